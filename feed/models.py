@@ -1,0 +1,72 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def video_upload_to(instance: "Video", filename: str) -> str:
+    return f"videos/{uuid.uuid4().hex}.mp4"
+
+
+def poster_upload_to(instance: "Video", filename: str) -> str:
+    return f"posters/{uuid.uuid4().hex}.png"
+
+
+class Video(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Everyone"
+        FOLLOWERS = "followers", "Followers"
+        PRIVATE = "private", "Only me"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        REMOVED = "removed", "Removed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
+    prompt = models.TextField()
+    caption = models.CharField(max_length=300, blank=True)
+    file = models.FileField(upload_to=video_upload_to, max_length=200)
+    poster = models.ImageField(upload_to=poster_upload_to, max_length=200)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    frame_count = models.PositiveIntegerField(default=0)
+    fps = models.PositiveIntegerField(default=8)
+    duration_s = models.FloatField(default=0.0)
+    seed = models.BigIntegerField()
+    model_version = models.CharField(max_length=120)
+    visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PRIVATE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    # Lineage from day one: a remix points at the video it came from.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "visibility", "-published_at"], name="video_feed_idx"),
+            models.Index(fields=["owner", "status", "-created_at"], name="video_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Video {self.pk} by {self.owner_id}: {self.prompt[:40]}"
+
+
+class Like(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "video"], name="like_unique")]
+
+
+class Comment(models.Model):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]

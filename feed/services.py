@@ -1,0 +1,142 @@
+"""Writes for videos: drafts made by generation jobs, posting, visibility, likes, comments."""
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.selectors import user_blocked_ids
+from config.exceptions import Conflict
+
+from . import selectors
+from .models import Comment, Like, Video
+
+CAPTION_MAX = 300
+COMMENT_MAX = 1000
+
+
+@transaction.atomic
+def video_create_draft(
+    *,
+    owner,
+    prompt: str,
+    seed: int,
+    model_version: str,
+    mp4: bytes,
+    poster_png: bytes,
+    width: int,
+    height: int,
+    frame_count: int,
+    fps: int,
+    parent: Video | None = None,
+) -> Video:
+    """Store a finished clip (through the configured storage: disk or S3) as its owner's draft."""
+    video = Video(
+        owner=owner,
+        prompt=prompt,
+        seed=seed,
+        model_version=model_version,
+        width=width,
+        height=height,
+        frame_count=frame_count,
+        fps=fps,
+        duration_s=frame_count / fps if fps else 0.0,
+        parent=parent,
+        status=Video.Status.DRAFT,
+        visibility=Video.Visibility.PRIVATE,
+    )
+    video.file.save("clip.mp4", ContentFile(mp4), save=False)
+    video.poster.save("poster.png", ContentFile(poster_png), save=False)
+    video.save()
+    return video
+
+
+def _own_video(*, video: Video, user) -> None:
+    if video.owner_id != user.pk:
+        raise PermissionDenied("Only the owner may change this video.")
+
+
+@transaction.atomic
+def video_publish(*, video: Video, user, visibility: str = Video.Visibility.PUBLIC, caption: str = "") -> Video:
+    """Post a draft to the feed."""
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    _own_video(video=video, user=user)
+    if video.status != Video.Status.DRAFT:
+        raise Conflict({"status": f"Only drafts can be posted; this video is {video.status}."})
+    if visibility not in Video.Visibility.values:
+        raise ValidationError({"visibility": f"Choose one of: {', '.join(Video.Visibility.values)}."})
+    if len(caption or "") > CAPTION_MAX:
+        raise ValidationError({"caption": f"At most {CAPTION_MAX} characters."})
+    video.status = Video.Status.PUBLISHED
+    video.visibility = visibility
+    video.caption = (caption or "").strip()
+    video.published_at = timezone.now()
+    video.save(update_fields=["status", "visibility", "caption", "published_at"])
+    return video
+
+
+@transaction.atomic
+def video_update(*, video: Video, user, visibility: str | None = None, caption: str | None = None) -> Video:
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    _own_video(video=video, user=user)
+    if video.status == Video.Status.REMOVED:
+        raise Conflict({"status": "This video was removed."})
+    if visibility is not None:
+        if visibility not in Video.Visibility.values:
+            raise ValidationError({"visibility": f"Choose one of: {', '.join(Video.Visibility.values)}."})
+        video.visibility = visibility
+    if caption is not None:
+        if len(caption) > CAPTION_MAX:
+            raise ValidationError({"caption": f"At most {CAPTION_MAX} characters."})
+        video.caption = caption.strip()
+    video.save(update_fields=["visibility", "caption"])
+    return video
+
+
+@transaction.atomic
+def video_remove(*, video: Video, user) -> Video:
+    """The owner (or staff) takes a video down. The row stays for lineage and moderation."""
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    if video.owner_id != user.pk and not user.is_staff:
+        raise PermissionDenied("Only the owner may remove this video.")
+    video.status = Video.Status.REMOVED
+    video.save(update_fields=["status"])
+    return video
+
+
+def _interactable(*, video: Video, user) -> None:
+    if video.status != Video.Status.PUBLISHED:
+        raise Conflict({"video": "Only posted videos can be liked or commented on."})
+    if video.owner_id in user_blocked_ids(user=user):
+        raise PermissionDenied("You cannot interact with this video.")
+    if not selectors.video_visible_qs(viewer=user).filter(pk=video.pk).exists():
+        raise PermissionDenied("You cannot interact with this video.")
+
+
+@transaction.atomic
+def video_like(*, video: Video, user) -> Like:
+    _interactable(video=video, user=user)
+    like, _ = Like.objects.get_or_create(video=video, user=user)
+    return like
+
+
+@transaction.atomic
+def video_unlike(*, video: Video, user) -> None:
+    Like.objects.filter(video=video, user=user).delete()
+
+
+@transaction.atomic
+def comment_create(*, video: Video, author, body: str) -> Comment:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write something first."})
+    if len(body) > COMMENT_MAX:
+        raise ValidationError({"body": f"At most {COMMENT_MAX} characters."})
+    _interactable(video=video, user=author)
+    return Comment.objects.create(video=video, author=author, body=body)
+
+
+@transaction.atomic
+def comment_delete(*, comment: Comment, user) -> None:
+    if user.pk not in (comment.author_id, comment.video.owner_id) and not user.is_staff:
+        raise PermissionDenied("Only the author or the video's owner may delete this comment.")
+    comment.delete()

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", views.feed_page, name="feed"),
+    path("signup", views.signup_page, name="signup"),
+    path("login", views.login_page, name="login"),
+    path("logout", views.logout_page, name="logout"),
+    path("create", views.create_page, name="create"),
+    path("v/<int:video_id>", views.video_page, name="video"),
+    path("u/<str:username>", views.profile_page, name="profile"),
+]

@@ -1,0 +1,40 @@
+"""Errors raised by services and how the API turns them into clear 4xx JSON.
+
+Services raise Django's ValidationError with a dict {field: message} (HTTP 400), `Conflict` when
+the request is valid but the object's state forbids it (HTTP 409), PermissionDenied (403) and
+ObjectDoesNotExist / Http404 (404). Every body names the field or says what is wrong.
+"""
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.views import exception_handler
+
+
+class Conflict(DjangoValidationError):
+    """The object is not in a state that allows this action (HTTP 409)."""
+
+
+class DrfConflict(drf_exceptions.APIException):
+    status_code = 409
+    default_detail = "Conflict with the current state of the object."
+    default_code = "conflict"
+
+
+def _detail(exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {"detail": exc.messages[0] if len(exc.messages) == 1 else exc.messages}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, Conflict):
+        exc = DrfConflict(detail=_detail(exc))
+    elif isinstance(exc, DjangoValidationError):
+        exc = drf_exceptions.ValidationError(detail=_detail(exc))
+    elif isinstance(exc, ObjectDoesNotExist) and not isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound(detail=str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied(detail=str(exc) or "You may not do this.")
+    return exception_handler(exc, context)
