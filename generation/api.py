@@ -21,6 +21,15 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """Text that must arrive as a JSON string (12 is not a prompt)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class JobOutputSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField()
     video = serializers.SerializerMethodField()
@@ -60,7 +69,7 @@ class JobListApi(APIView):
         class Meta:
             ref_name = "JobListInput"
 
-        prompt = serializers.CharField(allow_blank=True, trim_whitespace=False)
+        prompt = StrictCharField(allow_blank=True, trim_whitespace=False)
         seed = StrictIntegerField(required=False, allow_null=True)
         steps = StrictIntegerField(required=False, allow_null=True)
         guidance = serializers.FloatField(required=False, allow_null=True)

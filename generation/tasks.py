@@ -12,7 +12,6 @@ log = logging.getLogger(__name__)
 @shared_task(
     name="generation.job_run",
     bind=True,
-    queue="gpu",
     acks_late=True,  # the message is acknowledged only after the job ran: a killed worker's
     reject_on_worker_lost=True,  # message comes back; the heartbeat reaper recovers the row
     ignore_result=True,
