@@ -220,22 +220,23 @@ def _shape_masks(shape_id, radius, cx, cy, xs, ys):
 def spec_tensors(specs: list[ClipSpec]) -> dict[str, torch.Tensor]:
     """Packs specs into tensors (64-px coordinates) that `render_tensors` draws."""
     n = len(specs)
-    rgb = torch.zeros(n, 2, 3)
-    shape = torch.zeros(n, 2, dtype=torch.long)
-    radius = torch.zeros(n, 2)
-    track = torch.full((n, 2, FRAMES, 2), -1000.0)  # absent objects sit far off-canvas
-    bg = torch.zeros(n, 3)
-    wall = torch.full((n,), -1000.0)
+    rgb = np.zeros((n, 2, 3), np.float32)
+    shape = np.zeros((n, 2), np.int64)
+    radius = np.zeros((n, 2), np.float32)
+    track = np.full((n, 2, FRAMES, 2), -1000.0, np.float32)  # absent objects sit far off-canvas
+    bg = np.zeros((n, 3), np.float32)
+    wall = np.full((n,), -1000.0, np.float32)
     for i, s in enumerate(specs):
-        bg[i] = torch.tensor(PALETTE[s.background], dtype=torch.float32)
+        bg[i] = PALETTE[s.background]
         for k, o in enumerate(s.objects[:2]):
-            rgb[i, k] = torch.tensor(PALETTE[o.colour], dtype=torch.float32)
+            rgb[i, k] = PALETTE[o.colour]
             shape[i, k] = SHAPES.index(o.shape)
             radius[i, k] = RADIUS[o.size]
-            track[i, k] = torch.from_numpy(np.asarray(o.track, dtype=np.float32))
+            track[i, k] = o.track
         if s.wall_x is not None:
             wall[i] = s.wall_x
-    return {"rgb": rgb, "shape": shape, "radius": radius, "track": track, "bg": bg, "wall": wall}
+    arrays = {"rgb": rgb, "shape": shape, "radius": radius, "track": track, "bg": bg, "wall": wall}
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
 
 def render_tensors(t: dict[str, torch.Tensor], resolution: int = RESOLUTION, device="cpu") -> torch.Tensor:

@@ -1,0 +1,249 @@
+"""The Diffusion Transformer over spacetime patches of a video latent.
+
+Built bottom-up in the manner of facebookresearch/DiT's models.py: patch embedding, 3D rotary
+positions, blocks of self-attention + cross-attention to text + MLP, each modulated by the noise
+level through adaLN-Zero, and a final modulated linear layer back to patches.
+
+Conditioning: the timestep (and the pooled prompt) produce one shared modulation vector
+(PixArt-alpha's "adaLN-single"), to which every block adds its own learned table; gates start at
+zero so each block starts as the identity. Text tokens enter through cross-attention.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .text import MAX_TOKENS, TextEncoder
+
+
+@dataclass
+class DiTConfig:
+    latent_channels: int = 8
+    latent_size: tuple[int, int, int] = (8, 16, 16)  # (T, H, W) of the latent video
+    patch: tuple[int, int, int] = (2, 2, 2)
+    width: int = 384
+    depth: int = 8
+    heads: int = 6
+    mlp_ratio: float = 4.0
+    mlp_hidden: int | None = None  # overrides mlp_ratio (e.g. Wan's 8960)
+    text_width: int = 256
+    text_depth: int = 2
+    text_tokens: int = MAX_TOKENS
+    external_text: bool = False  # True: the caller passes text tokens (benchmarks), no TextEncoder
+    rope_split: tuple[int, int, int] | None = None  # head-dim channels for (t, h, w); None: auto
+
+    @property
+    def grid(self) -> tuple[int, int, int]:
+        return tuple(s // p for s, p in zip(self.latent_size, self.patch))
+
+    @property
+    def tokens(self) -> int:
+        return math.prod(self.grid)
+
+    @property
+    def patch_dim(self) -> int:
+        return self.latent_channels * math.prod(self.patch)
+
+
+CONFIGS: dict[str, dict] = {
+    "tiny": dict(width=64, depth=2, heads=2, text_width=64, text_depth=1),  # tests
+    "flatland-s": dict(width=384, depth=8, heads=6),  # the shipped default
+    "flatland-b": dict(width=768, depth=12, heads=12, text_width=384),
+    # Wan2.1-1.3B-like: 480p 81 frames -> 16x21x60x104 latent, 1x2x2 patches (~32.8k tokens)
+    "wan-1.3b": dict(latent_channels=16, latent_size=(21, 60, 104), patch=(1, 2, 2), width=1536, depth=30,
+                     heads=12, mlp_hidden=8960, text_width=4096, text_tokens=512, external_text=True),
+}
+
+
+def make_config(name: str, **overrides) -> DiTConfig:
+    return DiTConfig(**{**CONFIGS[name], **overrides})
+
+
+# ------------------------------------------------------------------------------------------------
+# Positions and conditioning
+
+
+class Rope3D(nn.Module):
+    """Rotary embedding over (t, h, w): each axis rotates its own slice of the head dimension."""
+
+    def __init__(self, head_dim: int, grid: tuple[int, int, int], split: tuple[int, int, int] | None):
+        super().__init__()
+        if split is None:
+            hw = (head_dim // 3) // 2 * 2
+            split = (head_dim - 2 * hw, hw, hw)
+        assert sum(split) == head_dim and all(s % 2 == 0 for s in split), split
+        t, h, w = torch.meshgrid(*[torch.arange(n, dtype=torch.float32) for n in grid], indexing="ij")
+        angles = []
+        for pos, dim in zip((t, h, w), split):
+            freqs = 1.0 / (10000 ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))  # (dim/2,)
+            angles.append(pos.reshape(-1, 1) * freqs)  # (N, dim/2)
+        angles = torch.cat(angles, dim=1)  # (N, head_dim/2)
+        self.register_buffer("cos", angles.cos(), persistent=False)
+        self.register_buffer("sin", angles.sin(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, heads, N, head_dim), pairs (2i, 2i+1) rotate together
+        x1, x2 = x.float().unflatten(-1, (-1, 2)).unbind(-1)  # (B, h, N, hd/2) each
+        cos, sin = self.cos, self.sin
+        out = torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+        return out.type_as(x)
+
+
+class TimestepEmbedder(nn.Module):
+    """Scalar noise level t in [0, 1] -> (B, width) through sinusoidal features and an MLP."""
+
+    def __init__(self, width: int, freq_dim: int = 256):
+        super().__init__()
+        self.freq_dim = freq_dim
+        self.mlp = nn.Sequential(nn.Linear(freq_dim, width), nn.SiLU(), nn.Linear(width, width))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.freq_dim // 2
+        freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+        args = (t.float() * 1000.0)[:, None] * freqs[None]  # (B, half)
+        return self.mlp(torch.cat([args.cos(), args.sin()], dim=-1).to(self.mlp[0].weight.dtype))
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Block
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)  # fused q, k, v
+        self.q_norm = nn.RMSNorm(width // heads)
+        self.k_norm = nn.RMSNorm(width // heads)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, rope: Rope3D) -> torch.Tensor:
+        b, n, w = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, N, hd)
+        q, k = rope(self.q_norm(q)), rope(self.k_norm(k))
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, hd)
+        return self.proj(out.transpose(1, 2).reshape(b, n, w))
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, width: int, text_width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(text_width, 2 * width)
+        self.q_norm = nn.RMSNorm(width // heads)
+        self.k_norm = nn.RMSNorm(width // heads)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor | None) -> torch.Tensor:
+        b, n, w = x.shape
+        hd = w // self.heads
+        q = self.q_norm(self.q(x).view(b, n, self.heads, hd).transpose(1, 2))  # (B, h, N, hd)
+        k, v = self.kv(text).view(b, text.shape[1], 2, self.heads, hd).permute(2, 0, 3, 1, 4)  # (B, h, L, hd)
+        mask = None if text_mask is None else text_mask[:, None, None, :]  # (B, 1, 1, L), True = attend
+        out = F.scaled_dot_product_attention(q, self.k_norm(k), v, attn_mask=mask)
+        return self.proj(out.transpose(1, 2).reshape(b, n, w))
+
+
+class DiTBlock(nn.Module):
+    """adaLN-Zero block: x += gate * f(modulate(norm(x))) for self-attention and MLP; cross-attention between."""
+
+    def __init__(self, cfg: DiTConfig):
+        super().__init__()
+        w = cfg.width
+        self.norm1 = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
+        self.attn = SelfAttention(w, cfg.heads)
+        self.norm_cross = nn.LayerNorm(w, eps=1e-6)
+        self.cross = CrossAttention(w, cfg.text_width, cfg.heads)
+        self.norm2 = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
+        hidden = cfg.mlp_hidden or int(w * cfg.mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(w, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, w))
+        self.modulation = nn.Parameter(torch.zeros(6, w))  # per-block table added to the shared vector
+
+    def forward(self, x, cond6, text, text_mask, rope):
+        # x: (B, N, W); cond6: (B, 6, W)
+        shift1, scale1, gate1, shift2, scale2, gate2 = (cond6 + self.modulation).unbind(1)
+        x = x + gate1.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift1, scale1), rope)
+        x = x + self.cross(self.norm_cross(x), text, text_mask)
+        x = x + gate2.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift2, scale2))
+        return x
+
+
+# ------------------------------------------------------------------------------------------------
+# The network
+
+
+class DiT(nn.Module):
+    def __init__(self, cfg: DiTConfig):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        self.patch_embed = nn.Linear(cfg.patch_dim, w)
+        self.t_embed = TimestepEmbedder(w)
+        self.text = None if cfg.external_text else TextEncoder(cfg.text_width, cfg.text_depth, max_tokens=cfg.text_tokens)
+        self.text_pool = nn.Linear(cfg.text_width, w)
+        self.cond = nn.Sequential(nn.SiLU(), nn.Linear(w, 6 * w))
+        self.rope = Rope3D(w // cfg.heads, cfg.grid, cfg.rope_split)
+        self.blocks = nn.ModuleList(DiTBlock(cfg) for _ in range(cfg.depth))
+        self.final_norm = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
+        self.final_mod = nn.Sequential(nn.SiLU(), nn.Linear(w, 2 * w))
+        self.final = nn.Linear(w, cfg.patch_dim)
+        self._init_weights()
+
+    def _init_weights(self):
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        # adaLN-Zero: gates and the output start at zero, so the network starts as a no-op
+        for lin in (self.cond[-1], self.final_mod[-1], self.final):
+            nn.init.zeros_(lin.weight)
+            nn.init.zeros_(lin.bias)
+
+    def patchify(self, z: torch.Tensor) -> torch.Tensor:
+        # z: (B, C, T, H, W) -> (B, N, C*pt*ph*pw)
+        b, c = z.shape[:2]
+        (gt, gh, gw), (pt, ph, pw) = self.cfg.grid, self.cfg.patch
+        z = z.reshape(b, c, gt, pt, gh, ph, gw, pw).permute(0, 2, 4, 6, 1, 3, 5, 7)
+        return z.reshape(b, gt * gh * gw, -1)
+
+    def unpatchify(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, N, C*pt*ph*pw) -> (B, C, T, H, W)
+        b = x.shape[0]
+        (gt, gh, gw), (pt, ph, pw) = self.cfg.grid, self.cfg.patch
+        x = x.reshape(b, gt, gh, gw, self.cfg.latent_channels, pt, ph, pw).permute(0, 4, 1, 5, 2, 6, 3, 7)
+        return x.reshape(b, self.cfg.latent_channels, gt * pt, gh * ph, gw * pw)
+
+    def encode_text(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Token ids (B, L) -> text tokens (B, L, text_width), pooled (B, text_width), mask (B, L)."""
+        tokens, pooled = self.text(ids)
+        return tokens, pooled, ids != 0
+
+    def forward(self, z_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor,
+                text_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """z_t: (B, C, T, H, W) noisy latent at noise level t (B,) -> predicted clean latent, same shape."""
+        x = self.patch_embed(self.patchify(z_t))  # (B, N, W)
+        c = self.t_embed(t) + self.text_pool(pooled)  # (B, W)
+        cond6 = self.cond(c).unflatten(1, (6, -1))  # (B, 6, W)
+        for block in self.blocks:
+            x = block(x, cond6, text, text_mask, self.rope)
+        shift, scale = self.final_mod(c).chunk(2, dim=1)
+        x = self.final(modulate(self.final_norm(x), shift, scale))  # (B, N, patch_dim)
+        return self.unpatchify(x)
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+__all__ = ["DiT", "DiTConfig", "CONFIGS", "make_config", "count_params"]

@@ -1,0 +1,280 @@
+"""Trains the default model on Flatland: first the video autoencoder, then the DiT on its latents.
+
+    python -m generation.dit.train --out weights/ --vae-minutes 2 --dit-minutes 6 --batch 256
+
+Clips are rendered on the training device from specs sampled on the CPU in a background thread,
+so no dataset is stored. Budgets are wall-clock; the learning rate follows a cosine over the
+budget. Every few minutes (and at the end) the EMA weights are written as bf16 safetensors shards
+with config.json and the log; `--resume DIR` continues from such a folder. Only torch, numpy and
+safetensors are needed, so it runs on the GPU machine's preinstalled Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import queue
+import random
+import threading
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import captions, world
+from .checkpoint import load_json, load_sharded, save_json, save_sharded
+from .model import DiT, count_params, make_config
+from .sampling import shift_time
+from .text import tokenize, tokenize_caption
+from .vae import VAEConfig, VideoVAE, psnr
+
+
+class Log:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, msg: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        with self.path.open("a") as f:
+            f.write(line + "\n")
+
+
+def batches(batch: int, seed: int, p_uncond: float, depth: int = 6):
+    """Background thread: (spec tensors, token ids) for `batch` training clips at a time."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+
+    def work():
+        rng = random.Random(seed)
+        while True:
+            specs = [world.sample_spec(rng, "train") for _ in range(batch)]
+            ids = [tokenize([]) if rng.random() < p_uncond else tokenize_caption(captions.training_caption(s, rng))
+                   for s in specs]
+            q.put((world.spec_tensors(specs), torch.tensor(ids)))
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        yield q.get()
+
+
+def cosine_lr(base: float, frac: float, warm: float = 0.03, floor: float = 0.1) -> float:
+    if frac < warm:
+        return base * frac / warm
+    p = min(1.0, (frac - warm) / (1 - warm))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+# ------------------------------------------------------------------------------------------------
+# Phase 1: the autoencoder
+
+
+def train_vae(args, device, log: Log) -> VideoVAE:
+    vae = VideoVAE(VAEConfig()).to(device)
+    opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)
+    log(f"vae: {count_params(vae) / 1e6:.2f}M params, budget {args.vae_minutes} min, batch {args.vae_batch}")
+    data = batches(args.vae_batch, args.seed + 1, 0.0)
+    start, step = time.time(), 0
+    budget = args.vae_minutes * 60
+    while time.time() - start < budget:
+        spec_t, _ = next(data)
+        x = VideoVAE.to_unit(world.render_tensors(spec_t, device=device))
+        for g in opt.param_groups:
+            g["lr"] = cosine_lr(args.vae_lr, (time.time() - start) / budget)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss, recon = vae.loss(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 100 == 0 or step == 1:
+            p = psnr(VideoVAE.to_uint8(recon.detach()), VideoVAE.to_uint8(x))
+            log(f"vae step {step} loss {loss.item():.5f} psnr {p:.2f} dB "
+                f"({step * args.vae_batch / (time.time() - start):.0f} clips/s)")
+    vae.eval()
+    calibrate_vae(vae, device, log)
+    return vae
+
+
+@torch.no_grad()
+def calibrate_vae(vae: VideoVAE, device, log: Log) -> None:
+    """Held-out PSNR, per-channel latent normalisation, and the latent->RGB preview map."""
+    rng = random.Random(12345)
+    specs = [world.sample_spec(rng, rng.choice(["train", "heldout"])) for _ in range(256)]
+    x_u8 = world.render(specs, device=device)
+    x = VideoVAE.to_unit(x_u8)
+    vae.latent_shift.zero_()
+    vae.latent_scale.fill_(1.0)
+    means = torch.cat([vae.encoder(x[i:i + 32])[0] for i in range(0, len(x), 32)])  # (N, C, t, h, w)
+    vae.latent_shift.copy_(means.mean(dim=(0, 2, 3, 4)))
+    vae.latent_scale.copy_(means.std(dim=(0, 2, 3, 4)).clamp(min=1e-3))
+    recon = torch.cat([vae.decode(vae.encode(x[i:i + 32])) for i in range(0, len(x), 32)])
+    vae.psnr_heldout = psnr(VideoVAE.to_uint8(recon), x_u8)
+    # preview: least squares from normalised latent (+1) to the mean colour of the pixels it covers
+    z = (means - vae.latent_shift.view(1, -1, 1, 1, 1)) / vae.latent_scale.view(1, -1, 1, 1, 1)
+    target = F.avg_pool3d(x, kernel_size=(2, 4, 4))  # (N, 3, t, h, w)
+    a = torch.cat([z, torch.ones_like(z[:, :1])], 1).permute(0, 2, 3, 4, 1).reshape(-1, z.shape[1] + 1)
+    b = target.permute(0, 2, 3, 4, 1).reshape(-1, 3)
+    vae.preview_rgb.copy_(torch.linalg.lstsq(a.float().cpu(), b.float().cpu()).solution.to(device))
+    log(f"vae: held-out reconstruction PSNR {vae.psnr_heldout:.2f} dB over {len(specs)} clips")
+
+
+# ------------------------------------------------------------------------------------------------
+# Phase 2: the DiT
+
+
+def dit_flops_per_clip(model: DiT) -> float:
+    """Training FLOPs for one clip (forward + backward = 3x forward), matmuls and attention."""
+    cfg = model.cfg
+    n, w, l = cfg.tokens, cfg.width, cfg.text_tokens
+    block_params = sum(p.numel() for p in model.blocks.parameters() if p.dim() == 2)
+    fwd = 2 * block_params * n + cfg.depth * (4 * n * n * w + 4 * n * l * w)
+    return 3.0 * fwd
+
+
+def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> None:
+    save_sharded(dit.state_dict(), folder, "dit")
+    save_sharded(vae.state_dict(), folder, "vae", dtype=torch.float32)
+    config = {
+        "version": args.version,
+        "dit": {"name": args.config},
+        "vae": {},
+        "sampler": {"steps": 20, "shift": args.shift, "guidance": 2.0},
+        "training": info,
+    }
+    save_json(config, folder / "config.json")
+
+
+def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
+    dit = DiT(make_config(args.config)).to(device)
+    if args.resume:
+        state = load_sharded(Path(args.resume), "dit")
+        dit.load_state_dict({k: v.float() for k, v in state.items()})
+        log(f"dit: resumed from {args.resume}")
+    ema = copy.deepcopy(dit).eval().requires_grad_(False)
+    params = [p for p in dit.parameters() if p.requires_grad]
+    ema_params = list(ema.parameters())
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.99), fused=device.type == "cuda")
+    forward = dit
+    if args.compile and device.type == "cuda":
+        forward = torch.compile(dit)
+    flops = dit_flops_per_clip(dit)
+    log(f"dit {args.config}: {count_params(dit) / 1e6:.2f}M params, {dit.cfg.tokens} tokens, "
+        f"{flops / 1e9:.1f} GFLOP per training clip, batch {args.batch}, budget {args.dit_minutes} min")
+    data = batches(args.batch, args.seed, args.p_uncond)
+    start, last_save, step, seen = time.time(), time.time(), 0, 0
+    budget = args.dit_minutes * 60
+    window_t, window_clips, losses = time.time(), 0, []
+    while time.time() - start < budget:
+        spec_t, ids = next(data)
+        ids = ids.to(device, non_blocking=True)
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            x0 = vae.encode(VideoVAE.to_unit(world.render_tensors(spec_t, device=device))).float()
+        b = x0.shape[0]
+        t = shift_time(torch.rand(b, device=device), args.shift)
+        high = torch.rand(b, device=device) < args.p_high_noise  # colour lives at t ~ 1: train there too
+        t = torch.where(high, 0.97 + 0.03 * torch.rand(b, device=device), t)
+        noise = torch.randn_like(x0)
+        tt = t.view(-1, 1, 1, 1, 1)
+        z_t = (1 - tt) * x0 + tt * noise
+        for g in opt.param_groups:
+            g["lr"] = cosine_lr(args.lr, (time.time() - start) / budget)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            text, pooled, mask = dit.encode_text(ids)
+            try:
+                x0_hat = forward(z_t, t, text, pooled, mask).float()
+            except Exception as exc:  # a failed compile must not cost the run: fall back to eager
+                if forward is dit:
+                    raise
+                log(f"torch.compile failed ({type(exc).__name__}: {exc}); continuing eagerly")
+                forward = dit
+                x0_hat = forward(z_t, t, text, pooled, mask).float()
+        # x0 prediction, loss on the implied velocity: ((x0 - x0_hat) / t)^2, t floored
+        loss = ((x0_hat - x0) / tt.clamp(min=0.05)).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(ema_params, params, 1 - (args.ema if step > 200 else 0.0))
+        step += 1
+        seen += b
+        window_clips += b
+        losses.append(loss.detach())
+        if step % args.log_every == 0:
+            now = time.time()
+            rate = window_clips / (now - window_t)
+            mean_loss = torch.stack(losses).mean().item()
+            elapsed = now - start
+            log(f"dit step {step} loss {mean_loss:.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                f"{rate:.0f} clips/s {rate * flops / 1e12:.0f} TFLOP/s "
+                f"[{'#' * int(20 * elapsed / budget):<20}] {elapsed / 60:.1f}/{budget / 60:.1f} min")
+            window_t, window_clips, losses = now, 0, []
+        if time.time() - last_save > args.save_minutes * 60:
+            save_weights(out, ema, vae, args, {"steps": step, "clips": seen, "partial": True})
+            last_save = time.time()
+            log(f"checkpoint at step {step} -> {out}")
+    info = {"steps": step, "clips": seen, "minutes": (time.time() - start) / 60, "batch": args.batch,
+            "lr": args.lr, "shift": args.shift, "ema": args.ema, "params": count_params(dit),
+            "vae_psnr_heldout": getattr(vae, "psnr_heldout", None), "device": torch.cuda.get_device_name()
+            if device.type == "cuda" else "cpu"}
+    save_weights(out, ema, vae, args, info)
+    log(f"dit: done, {step} steps, {seen} clips; weights in {out}")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="folder for weights, config.json and train_log.txt")
+    ap.add_argument("--config", default="flatland-s")
+    ap.add_argument("--version", default="flatland-dit-s")
+    ap.add_argument("--vae-from", help="folder with trained vae-*.safetensors (skip phase 1)")
+    ap.add_argument("--resume", help="folder with dit-*.safetensors to continue from")
+    ap.add_argument("--vae-minutes", type=float, default=2.0)
+    ap.add_argument("--vae-batch", type=int, default=32)
+    ap.add_argument("--vae-lr", type=float, default=1e-3)
+    ap.add_argument("--dit-minutes", type=float, default=6.0)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--shift", type=float, default=3.0)
+    ap.add_argument("--p-uncond", type=float, default=0.1)
+    ap.add_argument("--p-high-noise", type=float, default=0.05)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--save-minutes", type=float, default=2.0)
+    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    torch.set_float32_matmul_precision("high")
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    log = Log(out / "train_log.txt")
+    log(f"args: {vars(args)}")
+    if args.vae_from:
+        vae = VideoVAE(VAEConfig()).to(device)
+        vae.load_state_dict({k: v.float() for k, v in load_sharded(Path(args.vae_from), "vae").items()})
+        vae.eval()
+        calibrate_vae(vae, device, log)
+        prev = Path(args.vae_from) / "config.json"
+        if prev.exists():
+            log(f"vae from {args.vae_from} ({load_json(prev).get('training', {})})")
+    else:
+        vae = train_vae(args, device, log)
+    vae.requires_grad_(False)
+    if args.dit_minutes > 0:
+        train_dit(args, vae, device, log, out)
+    else:
+        save_sharded(vae.state_dict(), out, "vae", dtype=torch.float32)
+
+
+if __name__ == "__main__":
+    main()
