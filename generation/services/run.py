@@ -3,6 +3,7 @@ cancel checks, then store the clip (MP4 + poster) as its owner's draft video."""
 import logging
 import os
 import socket
+import threading
 import time
 import traceback
 import uuid
@@ -55,6 +56,36 @@ def _finish(job: GenerationJob, run_token: str, to: str, **fields) -> Generation
     return fresh
 
 
+class Heartbeat:
+    """While a run holds a job, a thread stamps `heartbeat_at` every few seconds, however long a
+    single step takes. When the process dies the stamps stop, and the reaper notices."""
+
+    def __init__(self, job: GenerationJob, run_token: str):
+        self.job, self.run_token, self.stop = job, run_token, threading.Event()
+        stale = settings.GENERATION["STALE_AFTER_S"]
+        self.every = max(0.2, min(10.0, stale / 4))
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.pk}", daemon=True)
+
+    def _beat(self) -> None:
+        from django.db import close_old_connections
+
+        try:
+            while not self.stop.wait(self.every):
+                _still_mine(self.job, self.run_token).update(heartbeat_at=timezone.now())
+        except Exception:
+            log.exception("heartbeat of job %s failed", self.job.pk)
+        finally:
+            close_old_connections()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+
 def job_run(*, job_id, worker: str = "") -> str:
     """Run one job to its end. Returns the job's final status as this run saw it ("skipped" when
     another run holds it, it is finished, or it does not exist)."""
@@ -70,6 +101,11 @@ def job_run(*, job_id, worker: str = "") -> str:
     events.queue_positions_announce()
     log.info("job %s running (attempt %s) on %s", job.pk, job.attempts, run_token)
 
+    with Heartbeat(job, run_token):
+        return _run_claimed(job, run_token, pipe)
+
+
+def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
     write_every = settings.GENERATION["PROGRESS_WRITE_EVERY_S"]
     last_write = 0.0
     frames = None
