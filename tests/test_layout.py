@@ -61,3 +61,19 @@ def test_openapi_schema_is_served(client):
     assert "/api/generations" in schema["paths"]
     assert "/api/feed" in schema["paths"]
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+def test_s3_and_redis_settings_come_from_the_environment():
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(AWS_STORAGE_BUCKET_NAME="media", AWS_S3_ENDPOINT_URL="http://127.0.0.1:9", REDIS_URL="redis://h:1/2",
+               DATABASE_URL="postgres://u@db:5432/spacetime")
+    code = ("from django.conf import settings as s; import django; django.setup(); "
+            "print(s.STORAGES['default']['BACKEND'], s.STORAGES['default']['OPTIONS']['endpoint_url'], "
+            "s.CELERY_BROKER_URL, s.CHANNEL_LAYERS['default']['BACKEND'], s.DATABASES['default']['ENGINE'], s.SERVE_MEDIA)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env | {"PYTHONPATH": "platform:."},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [
+        "storages.backends.s3.S3Storage", "http://127.0.0.1:9", "redis://h:1/2",
+        "channels_redis.core.RedisChannelLayer", "django.db.backends.postgresql", "False",
+    ]
