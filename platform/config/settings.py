@@ -209,3 +209,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# WhiteNoise serves static files with a synchronous iterator; under ASGI Django buffers it and warns.
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
