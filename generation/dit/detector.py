@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .world import PALETTE, RADIUS, RESOLUTION, WALL_RGB, ClipSpec
+from .world import PALETTE, RADIUS, RESOLUTION, SHAPES, WALL_RGB, ClipSpec
 
 NAMES = list(PALETTE)
 PAL = np.array([PALETTE[n] for n in NAMES], np.float32)  # (8, 3)
-SHAPE_PROTOTYPES = {"circle": (np.pi / 4, 0.5), "square": (1.0, 0.5), "triangle": (0.5, 0.25)}  # (fill, top share)
+FILL = {"circle": np.pi / 4, "square": 1.0, "triangle": 0.5}  # share of its bounding box a shape fills
 MIN_PIXELS = 4  # fewer visible pixels than this: the object is hidden in that frame
 WALL_TOL = 24  # max channel difference from WALL_RGB for a wall pixel
 SIZE_SPLIT = RADIUS["small"] + RADIUS["big"]  # box extent (px at 64) between small (~10) and big (~18)
@@ -130,7 +130,7 @@ def _track(frames: np.ndarray, mask: np.ndarray, wall, scale: float) -> ObjectTr
     areas = mask.sum((1, 2)).astype(np.float32)
     cents, boxes = np.full((t_n, 2), np.nan), np.full((t_n, 4), np.nan)
     fills, tops, extents = np.full(t_n, np.nan), np.full(t_n, np.nan), np.full(t_n, np.nan)
-    clear, labels = np.zeros(t_n, bool), np.full(t_n, -1)
+    clear, labels, ious = np.zeros(t_n, bool), np.full(t_n, -1), np.full((t_n, 3), np.nan)
     for t in range(t_n):
         if areas[t] < MIN_PIXELS:
             continue
@@ -141,7 +141,9 @@ def _track(frames: np.ndarray, mask: np.ndarray, wall, scale: float) -> ObjectTr
         fills[t], extents[t] = areas[t] / (bw * bh), max(bw, bh)
         mid = (y0 + y1) / 2
         tops[t] = ((ys < mid).sum() + 0.5 * (ys == mid).sum()) / areas[t]
-        clear[t] = wall is None or x1 <= wall[0] - 2 or x0 >= wall[1] + 2
+        ious[t] = _shape_iou(mask[t], *cents[t], areas[t])
+        inside = x0 > 0 and y0 > 0 and x1 < w - 1 and y1 < h - 1  # not cut by the frame's edge
+        clear[t] = inside and (wall is None or x1 <= wall[0] - 2 or x0 >= wall[1] + 2)
         labels[t] = nearest_colour(np.median(frames[t][mask[t]], 0))
     vis = areas >= MIN_PIXELS
     rgb = np.median(frames[mask], 0) if vis.any() else np.zeros(3)
@@ -152,16 +154,47 @@ def _track(frames: np.ndarray, mask: np.ndarray, wall, scale: float) -> ObjectTr
     fill = top = extent = float("nan")
     if use.any():
         fill, top, extent = (float(np.median(v[use])) for v in (fills, tops, extents))
-        shape = min(SHAPE_PROTOTYPES, key=lambda s: abs(fill - SHAPE_PROTOTYPES[s][0]) + abs(top - SHAPE_PROTOTYPES[s][1]))
+        if clear.any():
+            shape = SHAPES[int(np.median(ious[use], 0).argmax())]
+        else:  # cut by the wall or the frame edge in every frame: the box fill ratio alone
+            shape = min(FILL, key=lambda s: abs(fill - FILL[s]))
         size = "small" if extent < SIZE_SPLIT * scale else "big"
     obj = ObjectTrack(colour, tuple(int(c) for c in rgb), shape, size, fill, top, extent, cents, boxes, areas, clear)
     obj.motion, obj.bounce = _motion(cents, boxes, vis, h, scale)
     if vis.any():
         obj.colour_stability = float((labels[vis] == NAMES.index(colour)).mean())
-        a = areas[clear] if clear.sum() >= 2 else areas[vis]
+        # unoccluded frames; where fewer than 2 exist (wall clips), the frames within 15% of the largest
+        a = areas[clear] if clear.sum() >= 2 else areas[vis & (areas >= 0.85 * areas.max())]
         obj.area_cv = float(a.std() / max(a.mean(), 1.0))
     obj.consistent = bool(obj.colour_stability >= 0.9 and obj.area_cv <= 0.2 and (wall is not None or vis.all()))
     return obj
+
+
+def _shape_iou(m: np.ndarray, cx: float, cy: float, area: float) -> np.ndarray:
+    """IoU of a frame's mask with a circle, square and triangle (apex up) of the same area and centroid.
+
+    This is the fill-ratio test made robust: a square fills its box (1.0), a circle ~0.785, a
+    triangle 0.5, but one ragged row of edge pixels (blur plus noise) shifts a box ratio by ~0.15,
+    while it moves the IoUs of all three fitted shapes alike."""
+    ys, xs = np.nonzero(m)
+    y0, y1 = max(ys.min() - 3, 0), min(ys.max() + 4, m.shape[0])
+    x0, x1 = max(xs.min() - 3, 0), min(xs.max() + 4, m.shape[1])
+    gy, gx = np.mgrid[y0:y1, x0:x1] + 0.5
+    win = m[y0:y1, x0:x1]
+    out = []
+    for shape in SHAPES:
+        if shape == "circle":
+            r = np.sqrt(area / np.pi)
+            proto = (gx - cx) ** 2 + (gy - cy) ** 2 <= r * r
+        elif shape == "square":
+            r = np.sqrt(area) / 2
+            proto = (np.abs(gx - cx) <= r) & (np.abs(gy - cy) <= r)
+        else:
+            r = np.sqrt(area / 2)
+            dy = gy - (cy - r / 3)  # a triangle's centroid lies a third of its half-height below the centre
+            proto = (dy >= -r) & (dy <= r) & (np.abs(gx - cx) <= (dy + r) * 0.5)
+        out.append((proto & win).sum() / max((proto | win).sum(), 1))
+    return np.array(out)
 
 
 def _motion(cents, boxes, vis, height, scale) -> tuple[str | None, bool]:
@@ -190,6 +223,67 @@ def _motion(cents, boxes, vis, height, scale) -> tuple[str | None, bool]:
 # The whole clip
 
 
+def _neighbours(mask: np.ndarray) -> np.ndarray:
+    """How many of the 8 neighbours of each pixel of a (T, H, W) mask are set."""
+    h, w = mask.shape[1:]
+    p = np.pad(mask, ((0, 0), (1, 1), (1, 1))).astype(np.int8)
+    return sum(p[:, dy:dy + h, dx:dx + w] for dy in (0, 1, 2) for dx in (0, 1, 2)) - mask
+
+
+def _split_objects(fg: np.ndarray, labels: np.ndarray, n_objects: int | None) -> list[np.ndarray]:
+    """Foreground -> one (T, H, W) mask per object, by colour: each colour keeps, per frame, the blob
+    holding most of its core pixels (whole blob, so blended edges stay with their object)."""
+    t_n = fg.shape[0]
+    core = fg & (_neighbours(fg) == 8)
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):  # core: the label agrees with its 4 neighbours
+        core &= labels == np.roll(labels, (dy, dx), (1, 2))
+    counts = np.bincount(labels[core].ravel(), minlength=len(NAMES)).astype(float)
+    if counts.sum() == 0:
+        counts = np.bincount(labels[fg].ravel(), minlength=len(NAMES)).astype(float)
+        core = fg
+    present = [int(c) for c in np.argsort(-counts) if counts[c] >= max(0.15 * counts.max(), MIN_PIXELS * t_n / 4)]
+    if n_objects == 1:
+        return [largest_blob(fg)]
+    present = present[:n_objects] if n_objects else present
+    lab = _components(fg)
+    chosen = {}
+    for c in present:
+        per_frame = []
+        for t in range(t_n):
+            ids, cnt = np.unique(lab[t][core[t] & (labels[t] == c)], return_counts=True)
+            per_frame.append(ids[cnt.argmax()] if len(ids) else -1)
+        chosen[c] = per_frame
+    masks = []
+    for c in present:
+        m = np.zeros_like(fg)
+        for t, i in enumerate(chosen[c]):
+            if i < 0:
+                continue
+            m[t] = lab[t] == i
+            if sum(chosen[o][t] == i for o in present) > 1:  # two colours in one blob: split by colour
+                m[t] &= labels[t] == c
+        masks.append(m)
+    if n_objects == 2 and len(masks) == 1:  # both objects read as one colour: split by place
+        union = _components(fg.any(0, keepdims=True))[0]
+        ids, cnt = np.unique(union[fg.any(0)], return_counts=True)
+        masks = [fg & (union == i)[None] for i in ids[np.argsort(-cnt)[:2]]]
+    return masks
+
+
+def _refine(f: np.ndarray, mask: np.ndarray, bg_rgb: np.ndarray, outside: np.ndarray, largest=True) -> np.ndarray:
+    """Redraws an object's edge at the half-way point between background and object colour, so a
+    blurred edge (blended pixels) neither grows nor shrinks the shape."""
+    if mask.sum() < MIN_PIXELS:
+        return mask
+    core = mask & (_neighbours(mask) == 8)
+    obj_rgb = np.median(f[core if core.sum() >= MIN_PIXELS else mask], 0)
+    d = obj_rgb - bg_rgb
+    alpha = ((f - bg_rgb) @ d) / max(float(d @ d), 1.0)  # 0 at the background, 1 at the object colour
+    grown = (_neighbours(mask) > 0) | mask
+    out = grown & (alpha > 0.5) & outside[None, None, :]
+    return largest_blob(out) if largest else out
+
+
 def analyze(frames: np.ndarray, n_objects: int | None = None) -> Reading:
     """Reads a clip. n_objects: how many objects to look for (1, 2, or None: as many colours as show)."""
     frames = np.asarray(frames)
@@ -208,26 +302,27 @@ def analyze(frames: np.ndarray, n_objects: int | None = None) -> Reading:
     # "far from the background": beyond ~half the distance to the nearest other palette colour
     others = np.delete(PAL, bg, 0)
     threshold = min(60.0, 0.45 * float(np.sqrt(((others - PAL[bg]) ** 2).sum(-1)).min()))
-    fg = (np.sqrt(((f - bg_rgb) ** 2).sum(-1)) > threshold) & (labels != bg) & outside[None, None, :]
+    far = np.sqrt(((f - bg_rgb) ** 2).sum(-1)) > threshold
+    if wall is not None:  # blurred wall edges: columns next to the wall that are never background
+        col_far = np.median(far, axis=(0, 1)) > 0
+        x0, x1 = wall
+        while x0 > 0 and wall[0] - x0 < 3 * scale and col_far[x0 - 1]:
+            x0 -= 1
+        while x1 < w - 1 and x1 - wall[1] < 3 * scale and col_far[x1 + 1]:
+            x1 += 1
+        wall = (x0, x1)
+        outside[x0:x1 + 1] = False
+    fg = far & (labels != bg) & outside[None, None, :]
+    fg &= _neighbours(fg) >= 2  # drop speckle
     reading = Reading(NAMES[bg], tuple(int(c) for c in bg_rgb), wall)
-    fg_counts = np.bincount(labels[fg].ravel(), minlength=len(NAMES)).astype(float)
-    if fg_counts.sum() < MIN_PIXELS:
+    if fg.sum() < MIN_PIXELS:
         return reading
-    if n_objects == 1:
-        masks = [largest_blob(fg)]
-    else:
-        present = [int(c) for c in np.argsort(-fg_counts) if fg_counts[c] >= max(0.15 * fg_counts.max(), MIN_PIXELS * t_n / 4)]
-        if n_objects is not None:
-            present = present[:n_objects]
-        masks = [largest_blob(fg & (labels == c)) for c in present]
-        if n_objects == 2 and len(masks) == 1:  # both objects read as one colour: split by place
-            lab = _components(fg.any(0, keepdims=True))[0]
-            ids, cnt = np.unique(lab[fg.any(0)], return_counts=True)
-            masks = [fg & (lab == i)[None] for i in ids[np.argsort(-cnt)[:2]]]
+    masks = [_refine(f, m, bg_rgb, outside) for m in _split_objects(fg, labels, n_objects)]
     objects = [_track(frames, m, wall, scale) for m in masks if m.sum() >= MIN_PIXELS]
     reading.objects = sorted(objects, key=lambda o: -np.nansum(o.areas))
     if wall is not None and reading.objects:
-        reading.permanence = _permanence(frames, fg, reading.objects[0], wall, scale)
+        reading.permanence = _permanence(frames, _refine(f, fg, bg_rgb, outside, largest=False), reading.objects[0],
+                                         wall, scale)
     return reading
 
 
