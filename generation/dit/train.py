@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import copy
 import math
-import queue
 import random
-import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -43,21 +42,37 @@ class Log:
             f.write(line + "\n")
 
 
-def batches(batch: int, seed: int, p_uncond: float, depth: int = 6):
-    """Background thread: (spec tensors, token ids) for `batch` training clips at a time."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
+def _pool_chunk(args: tuple[int, int]) -> tuple[dict, np.ndarray]:
+    """Runs in a worker process: numpy only (torch ops after fork can deadlock)."""
+    seed, n = args
+    rng = random.Random(seed)
+    specs = [world.sample_spec(rng, "train") for _ in range(n)]
+    ids = np.array([tokenize_caption(captions.training_caption(s, rng)) for s in specs], dtype=np.int64)
+    return {k: v.numpy() for k, v in world.spec_tensors(specs).items()}, ids
 
-    def work():
-        rng = random.Random(seed)
-        while True:
-            specs = [world.sample_spec(rng, "train") for _ in range(batch)]
-            ids = [tokenize([]) if rng.random() < p_uncond else tokenize_caption(captions.training_caption(s, rng))
-                   for s in specs]
-            q.put((world.spec_tensors(specs), torch.tensor(ids)))
 
-    threading.Thread(target=work, daemon=True).start()
-    while True:
-        yield q.get()
+class SpecPool:
+    """A large pool of training specs + caption ids, built once on all CPU cores and kept on the
+    device; each step draws a random batch with no Python in the loop (the GPU outran the sampler)."""
+
+    def __init__(self, size: int, seed: int, device, p_uncond: float):
+        import multiprocessing as mp
+
+        chunk = 2000
+        jobs = [(seed * 1_000_003 + i, chunk) for i in range(max(1, size // chunk))]
+        with mp.get_context("fork").Pool(max(1, min(32, (mp.cpu_count() or 2) - 1))) as pool:
+            parts = pool.map(_pool_chunk, jobs)
+        self.tensors = {k: torch.from_numpy(np.concatenate([p[0][k] for p in parts])).to(device) for k in parts[0][0]}
+        self.ids = torch.from_numpy(np.concatenate([p[1] for p in parts])).to(device)
+        self.uncond = torch.tensor(tokenize([]), device=device)
+        self.size, self.device, self.p_uncond = len(self.ids), device, p_uncond
+
+    def batch(self, n: int) -> tuple[dict, torch.Tensor]:
+        idx = torch.randint(0, self.size, (n,), device=self.device)
+        ids = self.ids[idx]
+        drop = torch.rand(n, device=self.device) < self.p_uncond  # classifier-free guidance dropout
+        ids = torch.where(drop[:, None], self.uncond[None], ids)
+        return {k: v[idx] for k, v in self.tensors.items()}, ids
 
 
 def cosine_lr(base: float, frac: float, warm: float = 0.03, floor: float = 0.1) -> float:
@@ -75,11 +90,11 @@ def train_vae(args, device, log: Log) -> VideoVAE:
     vae = VideoVAE(VAEConfig()).to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)
     log(f"vae: {count_params(vae) / 1e6:.2f}M params, budget {args.vae_minutes} min, batch {args.vae_batch}")
-    data = batches(args.vae_batch, args.seed + 1, 0.0)
+    pool = SpecPool(args.pool // 4, args.seed + 1, device, 0.0)
     start, step = time.time(), 0
     budget = args.vae_minutes * 60
     while time.time() - start < budget:
-        spec_t, _ = next(data)
+        spec_t, _ = pool.batch(args.vae_batch)
         x = VideoVAE.to_unit(world.render_tensors(spec_t, device=device))
         for g in opt.param_groups:
             g["lr"] = cosine_lr(args.vae_lr, (time.time() - start) / budget)
@@ -95,15 +110,15 @@ def train_vae(args, device, log: Log) -> VideoVAE:
             log(f"vae step {step} loss {loss.item():.5f} psnr {p:.2f} dB "
                 f"({step * args.vae_batch / (time.time() - start):.0f} clips/s)")
     vae.eval()
-    calibrate_vae(vae, device, log)
+    calibrate_vae(vae, device, log, args.calib_clips)
     return vae
 
 
 @torch.no_grad()
-def calibrate_vae(vae: VideoVAE, device, log: Log) -> None:
+def calibrate_vae(vae: VideoVAE, device, log: Log, clips: int = 256) -> None:
     """Held-out PSNR, per-channel latent normalisation, and the latent->RGB preview map."""
     rng = random.Random(12345)
-    specs = [world.sample_spec(rng, rng.choice(["train", "heldout"])) for _ in range(256)]
+    specs = [world.sample_spec(rng, rng.choice(["train", "heldout"])) for _ in range(clips)]
     x_u8 = world.render(specs, device=device)
     x = VideoVAE.to_unit(x_u8)
     vae.latent_shift.zero_()
@@ -137,7 +152,7 @@ def dit_flops_per_clip(model: DiT) -> float:
 
 def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> None:
     save_sharded(dit.state_dict(), folder, "dit")
-    save_sharded(vae.state_dict(), folder, "vae", dtype=torch.float32)
+    save_sharded(vae.state_dict(), folder, "vae")
     config = {
         "version": args.version,
         "dit": {"name": args.config},
@@ -167,13 +182,14 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
     flops = dit_flops_per_clip(dit)
     log(f"dit {args.config}: {count_params(dit) / 1e6:.2f}M params, {dit.cfg.tokens} tokens, "
         f"{flops / 1e9:.1f} GFLOP per training clip, batch {args.batch}, budget {args.dit_minutes} min")
-    data = batches(args.batch, args.seed, args.p_uncond)
+    t0 = time.time()
+    pool = SpecPool(args.pool, args.seed, device, args.p_uncond)
+    log(f"spec pool: {pool.size} training clips in {time.time() - t0:.1f} s")
     start, last_save, step, seen = time.time(), time.time(), 0, 0
     budget = args.dit_minutes * 60
     window_t, window_clips, losses = time.time(), 0, []
     while time.time() - start < budget:
-        spec_t, ids = next(data)
-        ids = ids.to(device, non_blocking=True)
+        spec_t, ids = pool.batch(args.batch)
         with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             x0 = vae.encode(VideoVAE.to_unit(world.render_tensors(spec_t, device=device))).float()
         b = x0.shape[0]
@@ -195,8 +211,10 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
                 log(f"torch.compile failed ({type(exc).__name__}: {exc}); continuing eagerly")
                 forward = dit
                 x0_hat = forward(z_t, t, text, pooled, mask).float()
-        # x0 prediction, loss on the implied velocity: ((x0 - x0_hat) / t)^2, t floored
-        loss = ((x0_hat - x0) / tt.clamp(min=0.05)).pow(2).mean()
+        # x0 prediction, loss on the implied velocity ((x0 - x0_hat) / t)^2 with t floored at 0.25:
+        # a lower floor (0.05, up to 400x weight) spent the model on fine detail at low noise and
+        # left the layout, decided at high noise, incoherent across frames
+        loss = ((x0_hat - x0) / tt.clamp(min=args.t_floor)).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -248,6 +266,9 @@ def main(argv=None) -> None:
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--save-minutes", type=float, default=2.0)
     ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--pool", type=int, default=400_000, help="training specs drawn per run")
+    ap.add_argument("--t-floor", type=float, default=0.25)
+    ap.add_argument("--calib-clips", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
@@ -263,7 +284,7 @@ def main(argv=None) -> None:
         vae = VideoVAE(VAEConfig()).to(device)
         vae.load_state_dict({k: v.float() for k, v in load_sharded(Path(args.vae_from), "vae").items()})
         vae.eval()
-        calibrate_vae(vae, device, log)
+        calibrate_vae(vae, device, log, args.calib_clips)
         prev = Path(args.vae_from) / "config.json"
         if prev.exists():
             log(f"vae from {args.vae_from} ({load_json(prev).get('training', {})})")
@@ -273,7 +294,7 @@ def main(argv=None) -> None:
     if args.dit_minutes > 0:
         train_dit(args, vae, device, log, out)
     else:
-        save_sharded(vae.state_dict(), out, "vae", dtype=torch.float32)
+        save_sharded(vae.state_dict(), out, "vae")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,24 @@ class VAEConfig:
     kl_weight: float = 1e-6
 
 
-def _conv(cin: int, cout: int, temporal: bool) -> nn.Conv3d:
-    k = (3, 3, 3) if temporal else (1, 3, 3)
-    return nn.Conv3d(cin, cout, k, padding=tuple(s // 2 for s in k))
+class FrameConv(nn.Module):
+    """A 2D convolution applied to every frame: (B, C, T, H, W) folded to (B*T, C, H, W).
+
+    Much faster than a (1, k, k) Conv3d in cuDNN and on CPUs, for the same function.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, padding: int = 1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding)
+
+    def forward(self, x):
+        b, c, t, h, w = x.shape
+        y = self.conv(x.transpose(1, 2).reshape(b * t, c, h, w))
+        return y.reshape(b, t, *y.shape[1:]).transpose(1, 2)
+
+
+def _conv(cin: int, cout: int, temporal: bool) -> nn.Module:
+    return nn.Conv3d(cin, cout, 3, padding=1) if temporal else FrameConv(cin, cout)
 
 
 class ResBlock(nn.Module):
@@ -43,7 +58,7 @@ class Encoder(nn.Module):
         w0, w1, w2 = cfg.widths
         self.net = nn.Sequential(
             _conv(3, w0, False), ResBlock(w0, False),  # (B, w0, 16, 64, 64)
-            nn.Conv3d(w0, w1, (1, 4, 4), stride=(1, 2, 2), padding=(0, 1, 1)), ResBlock(w1, False),  # 32x32
+            FrameConv(w0, w1, 4, stride=2, padding=1), ResBlock(w1, False),  # 32x32
             nn.Conv3d(w1, w2, (2, 4, 4), stride=(2, 2, 2), padding=(0, 1, 1)),  # (B, w2, 8, 16, 16)
             ResBlock(w2, True), ResBlock(w2, True),
             nn.GroupNorm(8, w2), nn.SiLU(), _conv(w2, 2 * cfg.latent_channels, True),

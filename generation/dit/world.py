@@ -152,7 +152,8 @@ def _pair_tracks(rng: random.Random, relation: str, ra: float, rb: float):
     lo = 1.0
     gap = ra + rb + rng.uniform(4.0, 14.0)
     # main axis: a before b along x (left of) or y (above)
-    first = rng.uniform(ra + lo, RESOLUTION - rb - lo - gap)
+    r = max(ra, rb)  # either object may end up first once the relation swaps them
+    first = rng.uniform(r + lo, RESOLUTION - r - lo - gap)
     a_main, b_main = first, first + gap
     if relation in ("right of", "below"):
         a_main, b_main = b_main, a_main
