@@ -87,6 +87,9 @@ def job_create(*, owner, prompt: str, seed: int | None = None, steps: int | None
     """Queue a clip for `owner`. Validates, enforces the per-user limit of active jobs, writes the
     row, and sends the Celery message on commit."""
     cleaned = job_validate(prompt=prompt, seed=seed, steps=steps, guidance=guidance)
+    from safety.services import prompt_check
+
+    prompt_check(prompt=cleaned["prompt"])  # content policy, before any GPU time (400 naming `prompt`)
     if parent is not None:
         from feed.selectors import video_visible_qs
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "accounts",
     "feed",
     "generation",
+    "safety",
     "frontend",
 ]
 

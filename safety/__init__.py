@@ -1,0 +1,1 @@
+"""Safety: prompt check (normalise, rules, learned classifier), provenance (C2PA), moderation."""
