@@ -160,6 +160,9 @@ def _store(job: GenerationJob, frames, pipe):
 
     t, h, w, _ = frames.shape
     mp4 = mp4_bytes(frames, fps=pipe.fps)
+    from safety.services import video_provenance_sign
+
+    mp4 = video_provenance_sign(mp4=mp4, job=job, model_version=pipe.model_version)  # C2PA manifest
     poster = events.png_bytes(frames[t // 2])
     return video_create_draft(
         owner=job.owner, prompt=job.prompt, seed=job.seed, model_version=pipe.model_version, mp4=mp4,

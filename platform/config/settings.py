@@ -183,6 +183,13 @@ GENERATION = {
     "PROGRESS_WRITE_EVERY_S": 0.5,
 }
 
+# --- Safety --------------------------------------------------------------------------------
+SAFETY = {
+    # The instance's C2PA signing key and certificates (never under MEDIA_ROOT: that is served).
+    "SIGNING_DIR": env("SPACETIME_SIGNING_DIR", default=str(BASE_DIR / ".signing")),
+    "INSTANCE_NAME": env("SPACETIME_INSTANCE_NAME", default="Spacetime"),
+}
+
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("feed.urls")),
     path("api/", include("generation.urls")),
+    path("api/", include("safety.urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -1,0 +1,32 @@
+"""Safety API (thin): verify an MP4's C2PA provenance."""
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .selectors import provenance_read
+
+MAX_UPLOAD = 64 * 1024 * 1024
+
+
+class VerifyInput(serializers.Serializer):
+    file = serializers.FileField(help_text="An MP4 file.")
+
+    def validate_file(self, f):
+        if f.size > MAX_UPLOAD:
+            raise serializers.ValidationError(f"The file is too large: at most {MAX_UPLOAD // 2**20} MiB.")
+        return f
+
+
+class ProvenanceVerifyApi(APIView):
+    """Upload an MP4; get its C2PA manifest, validation state and lineage (parent ingredient)."""
+
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": VerifyInput}, responses={200: dict})
+    def post(self, request):
+        data = VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(provenance_read(mp4=data.validated_data["file"].read()))
