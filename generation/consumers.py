@@ -24,7 +24,6 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=REFUSED_ANONYMOUS)
             return
         job_id = self.scope["url_route"]["kwargs"]["job_id"]
-        # Join before reading the state, so nothing between the two is missed.
         snapshot = await database_sync_to_async(_snapshot)(job_id, user)
         if snapshot is None:  # unknown job, or someone else's: same answer, nothing leaks
             await self.close(code=REFUSED_FORBIDDEN)
@@ -32,6 +31,7 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         self.group = events.job_group(snapshot["job"])
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        # Read the state again after joining the group, so no event between the two reads is missed.
         snapshot = await database_sync_to_async(_snapshot)(job_id, user)
         await self.send_json(snapshot)
 

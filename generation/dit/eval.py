@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import captions, detector, text, world
+from . import captions, scoring, text, world
 
 PHRASINGS = ["template", "paraphrase"]
-COLUMNS = detector.ATTRIBUTES + ["all_correct"]
+COLUMNS = scoring.ATTRIBUTES + ["all_correct"]
 
 # Synonyms chosen for meaning, not for what the normalizer happens to know.
 COLOUR_WORDS = {
@@ -158,13 +158,13 @@ def main(argv: list[str] | None = None) -> dict:
             else:
                 result = pipe.generate(prompt, seed=item["seed"], steps=args.steps, guidance=args.guidance)
                 frames, reading = result.frames, result.reading.text if result.reading else ""
-            scores = detector.score(item["spec"], frames)
+            scores = scoring.score(item["spec"], frames)
             detected = scores.pop("detected")
             rows.append({"index": item["index"], "kind": item["kind"], "variant": item["variant"], "phrasing": ph,
                          "prompt": prompt, "reading": reading, "seed": item["seed"], "spec": spec_dict(item["spec"]),
                          "scores": scores, "detected": detected, "seconds": round(time.perf_counter() - t0, 3)})
             mark = "ok " if scores["all_correct"] else "BAD"
-            wrong = [c for c in detector.ATTRIBUTES if scores[c] is False]
+            wrong = [c for c in scoring.ATTRIBUTES if scores[c] is False]
             print(f"[{len(rows):3d}/{2 * len(items)}] {mark} {ph[:5]} {prompt!r}" + (f"  wrong: {wrong}" if wrong else ""),
                   flush=True)
     summary = summarize(rows)

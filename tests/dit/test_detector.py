@@ -4,7 +4,7 @@ import random
 import numpy as np
 import pytest
 
-from generation.dit import detector, world
+from generation.dit import detector, scoring, world
 from generation.dit.world import ClipSpec, ObjectSpec, FRAMES
 
 
@@ -28,11 +28,11 @@ def test_detector_reads_ground_truth_renders():
     video = world.render(specs).numpy()
     acc = collections.defaultdict(list)
     for spec, frames in zip(specs, video):
-        scores = detector.score(spec, frames)
-        for k in detector.ATTRIBUTES + ["all_correct"]:
+        scores = scoring.score(spec, frames)
+        for k in scoring.ATTRIBUTES + ["all_correct"]:
             if scores[k] is not None:
                 acc[k].append(scores[k])
-    assert set(acc) == set(detector.ATTRIBUTES + ["all_correct"])
+    assert set(acc) == set(scoring.ATTRIBUTES + ["all_correct"])
     for k, v in acc.items():
         assert np.mean(v) >= 0.98, (k, np.mean(v), len(v))
 
@@ -81,10 +81,10 @@ def test_relation(relation, a, b):
     spec = ClipSpec("pair", "white", [ObjectSpec("red", "circle", "small", "still", still(*a)),
                                       ObjectSpec("blue", "square", "big", "still", still(*b))], relation=relation)
     r = detector.analyze(world.render_numpy(spec), 2)
-    found = detector.match_objects(r, spec)
+    found = scoring.match_objects(r, spec)
     assert [o.colour for o in found] == ["red", "blue"] and [o.shape for o in found] == ["circle", "square"]
-    assert detector.relation_of(*found) == relation
-    assert detector.score(spec, world.render_numpy(spec))["all_correct"]
+    assert scoring.relation_of(*found) == relation
+    assert scoring.score(spec, world.render_numpy(spec))["all_correct"]
 
 
 def _wall_spec(colour="red", shape="circle", motion="right", seed=0):
@@ -107,7 +107,7 @@ def test_wall_permanence_holds_for_the_world(motion):
     hidden = ~r.objects[0].visible
     assert hidden.any()  # the object is fully behind the wall in some frames
     assert r.permanence["ok"], r.permanence
-    assert detector.score(spec, frames)["all_correct"]
+    assert scoring.score(spec, frames)["all_correct"]
 
 
 def test_wall_permanence_catches_a_changed_object():
@@ -140,7 +140,7 @@ def test_fully_hidden_and_empty_frames():
     blank[:] = world.PALETTE["blue"]
     r = detector.analyze(blank, 1)
     assert r.background == "blue" and r.objects == []
-    scores = detector.score(spec, blank)
+    scores = scoring.score(spec, blank)
     assert scores["background"] and not scores["shape"] and not scores["all_correct"]
 
 
@@ -159,4 +159,4 @@ def test_robust_to_blur_and_noise():
     p = np.pad(f, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
     f = sum(p[:, dy:dy + 64, dx:dx + 64] for dy in range(3) for dx in range(3)) / 9
     f = np.clip(f + rng.normal(0, 8, f.shape), 0, 255).astype(np.uint8)
-    assert detector.score(spec, f)["all_correct"]
+    assert scoring.score(spec, f)["all_correct"]
