@@ -14,7 +14,13 @@ from .models import Comment, Video
 
 
 class VideoOutputSerializer(serializers.ModelSerializer):
+    """A video. `remix_of` is the attribution every remix carries: the parent's id and creator, or
+    {"hidden": true} when the viewer may not see the parent (nothing else about it is told)."""
+
     owner = UserOutputSerializer()
+    parent = serializers.SerializerMethodField()
+    remix_of = serializers.SerializerMethodField()
+    remix_count = serializers.IntegerField(default=0)
     url = serializers.SerializerMethodField()
     poster_url = serializers.SerializerMethodField()
     like_count = serializers.IntegerField(default=0)
@@ -27,7 +33,21 @@ class VideoOutputSerializer(serializers.ModelSerializer):
             "id", "owner", "prompt", "caption", "url", "poster_url", "width", "height", "frame_count",
             "fps", "duration_s", "seed", "model_version", "visibility", "status", "parent",
             "created_at", "published_at", "like_count", "comment_count", "liked",
+            "remix_of", "remix_mode", "allow_remix", "depth", "remix_count",
         )
+
+    def get_parent(self, obj: Video) -> int | None:
+        return obj.parent_id if obj.parent_id and getattr(obj, "parent_visible", False) else None
+
+    def get_remix_of(self, obj: Video) -> dict | None:
+        if obj.depth == 0 and obj.parent_id is None:
+            return None
+        if obj.parent_id is None:
+            return {"hidden": True, "deleted": True, "mode": obj.remix_mode}
+        if not getattr(obj, "parent_visible", False):
+            return {"hidden": True, "mode": obj.remix_mode}
+        return {"hidden": False, "id": obj.parent_id, "owner": obj.parent.owner.username,
+                "prompt": obj.parent.prompt, "mode": obj.remix_mode}
 
     def get_url(self, obj: Video) -> str:
         return obj.file.url if obj.file else ""
@@ -94,6 +114,7 @@ class VideoDetailApi(APIView):
 
         visibility = serializers.ChoiceField(choices=Video.Visibility.choices, required=False)
         caption = serializers.CharField(required=False, allow_blank=True, max_length=300)
+        allow_remix = serializers.BooleanField(required=False)
 
     @extend_schema(responses={200: VideoOutputSerializer})
     def get(self, request, video_id: int):
@@ -180,3 +201,42 @@ class CommentDetailApi(APIView):
             raise Http404("No comment with this id on this video.")
         services.comment_delete(comment=comment, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LineageApi(APIView):
+    """A video's family: ancestors (root first; ones the viewer may not see are {"hidden": true}),
+    the first direct remixes, a page of descendants at any depth (breadth first: depth, then id;
+    `?limit=&offset=`), and remix counts. Constant number of queries at any depth or size."""
+
+    permission_classes = [permissions.AllowAny]
+
+    class QuerySerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=selectors.LINEAGE_PAGE_MAX, default=50)
+        offset = serializers.IntegerField(min_value=0, default=0)
+
+    @extend_schema(parameters=[QuerySerializer])
+    def get(self, request, video_id: int):
+        q = self.QuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        lineage = selectors.lineage_get(video_id=video_id, viewer=request.user, **q.validated_data)
+        if lineage is None:
+            raise Http404("No video with this id.")
+        limit, offset, total = lineage.limit, lineage.offset, lineage.descendant_count
+        base = request.build_absolute_uri(request.path)
+        ancestors = [
+            VideoOutputSerializer(v).data if v is not None else {"hidden": True, "depth": depth}
+            for depth, (_, v) in enumerate(lineage.ancestors)
+        ]
+        return Response({
+            "video": VideoOutputSerializer(lineage.video).data,
+            "ancestors": ancestors,
+            "children": VideoOutputSerializer(lineage.children, many=True).data,
+            "remix_count": lineage.remix_count,
+            "descendant_count": total,
+            "descendants": {
+                "count": total,
+                "next": f"{base}?limit={limit}&offset={offset + limit}" if offset + limit < total else None,
+                "previous": f"{base}?limit={limit}&offset={max(0, offset - limit)}" if offset > 0 else None,
+                "results": VideoOutputSerializer(lineage.descendants, many=True).data,
+            },
+        })

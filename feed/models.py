@@ -37,8 +37,20 @@ class Video(models.Model):
     model_version = models.CharField(max_length=120)
     visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PRIVATE)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
-    # Lineage from day one: a remix points at the video it came from.
+    class RemixMode(models.TextChoices):
+        ORIGINAL = "", "Original"
+        PROMPT_EDIT = "prompt_edit", "Prompt edit"
+        REMIX = "remix", "Video to video"
+        EXTEND = "extend", "Extend"
+
+    # Lineage: a remix points at the video it came from. `lineage_path` materializes the chain of
+    # ancestors ("<root id>/<...>/<parent id>/", "" for an original), written once at creation, so
+    # ancestors are one `pk IN (...)` read and descendants one indexed prefix read at any depth.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes")
+    lineage_path = models.CharField(max_length=2400, blank=True, default="")
+    depth = models.PositiveIntegerField(default=0)
+    remix_mode = models.CharField(max_length=12, choices=RemixMode.choices, blank=True, default="")
+    allow_remix = models.BooleanField(default=True, help_text="Others may remix this video.")
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
@@ -47,7 +59,19 @@ class Video(models.Model):
         indexes = [
             models.Index(fields=["status", "visibility", "-published_at"], name="video_feed_idx"),
             models.Index(fields=["owner", "status", "-created_at"], name="video_owner_idx"),
+            # opclasses make `LIKE 'prefix%'` use the index on PostgreSQL; other backends ignore them
+            models.Index(fields=["lineage_path"], name="video_lineage_idx", opclasses=["varchar_pattern_ops"]),
         ]
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Root first, parent last."""
+        return [int(part) for part in self.lineage_path.split("/") if part]
+
+    @property
+    def descendant_prefix(self) -> str:
+        """Every descendant's `lineage_path` starts with this."""
+        return f"{self.lineage_path}{self.pk}/"
 
     def __str__(self) -> str:
         return f"Video {self.pk} by {self.owner_id}: {self.prompt[:40]}"

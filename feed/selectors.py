@@ -1,14 +1,28 @@
 """Reads for videos: who may see what, the chronological feed, profiles and drafts."""
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.selectors import user_blocked_ids, user_followee_ids
 
 from .models import Comment, Like, Video
 
 
-def _annotated(qs: QuerySet[Video], viewer) -> QuerySet[Video]:
+def _remix_count():
+    """Published remixes of the row (direct children), as a correlated subquery (no row blow-up)."""
+    children = (Video.objects.filter(parent=OuterRef("pk"), status=Video.Status.PUBLISHED)
+                .order_by().values("parent").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(children, output_field=IntegerField()), 0)
+
+
+def _annotated(qs: QuerySet[Video], viewer, visible: QuerySet[Video] | None = None) -> QuerySet[Video]:
+    """Counts, the viewer's like, and whether the viewer may see the parent (for attribution)."""
+    visible = video_visible_qs(viewer=viewer) if visible is None else visible
     qs = qs.select_related("owner", "parent__owner").annotate(
-        like_count=Count("likes", distinct=True), comment_count=Count("comments", distinct=True)
+        like_count=Count("likes", distinct=True), comment_count=Count("comments", distinct=True),
+        remix_count=_remix_count(),
+        parent_visible=Exists(visible.filter(pk=OuterRef("parent_id"))),
     )
     if viewer.is_authenticated:
         qs = qs.annotate(liked=Exists(Like.objects.filter(video=OuterRef("pk"), user=viewer)))
@@ -32,18 +46,21 @@ def video_visible_qs(*, viewer) -> QuerySet[Video]:
 
 
 def video_get(*, video_id: int, viewer) -> Video | None:
-    return _annotated(video_visible_qs(viewer=viewer), viewer).filter(pk=video_id).first()
+    visible = video_visible_qs(viewer=viewer)
+    return _annotated(visible, viewer, visible).filter(pk=video_id).first()
 
 
 def feed_list(*, viewer) -> QuerySet[Video]:
     """The chronological feed: published videos the viewer may see, newest first."""
-    qs = video_visible_qs(viewer=viewer).filter(status=Video.Status.PUBLISHED)
-    return _annotated(qs, viewer).order_by("-published_at", "-pk")
+    visible = video_visible_qs(viewer=viewer)
+    qs = visible.filter(status=Video.Status.PUBLISHED)
+    return _annotated(qs, viewer, visible).order_by("-published_at", "-pk")
 
 
 def video_list_for_profile(*, owner, viewer) -> QuerySet[Video]:
-    qs = video_visible_qs(viewer=viewer).filter(owner=owner, status=Video.Status.PUBLISHED)
-    return _annotated(qs, viewer).order_by("-published_at", "-pk")
+    visible = video_visible_qs(viewer=viewer)
+    qs = visible.filter(owner=owner, status=Video.Status.PUBLISHED)
+    return _annotated(qs, viewer, visible).order_by("-published_at", "-pk")
 
 
 def draft_list(*, owner) -> QuerySet[Video]:
@@ -52,3 +69,54 @@ def draft_list(*, owner) -> QuerySet[Video]:
 
 def comment_list(*, video: Video) -> QuerySet[Comment]:
     return Comment.objects.filter(video=video).select_related("author").order_by("created_at", "pk")
+
+
+# --- lineage -------------------------------------------------------------------------------------
+
+LINEAGE_PAGE_MAX = 200
+
+
+def _descends_from(video: Video) -> Q:
+    """Rows whose path starts with the video's prefix. On SQLite (binary collation) the prefix is
+    also written as a range, which its planner serves from the index (it will not for LIKE);
+    PostgreSQL serves LIKE 'prefix%' from the varchar_pattern_ops index."""
+    from django.db import connection
+
+    prefix = video.descendant_prefix
+    cond = Q(lineage_path__startswith=prefix)
+    if connection.vendor == "sqlite":  # every path ends in "/", and "0" follows "/" in ASCII
+        cond &= Q(lineage_path__gte=prefix, lineage_path__lt=prefix[:-1] + "0")
+    return cond
+
+
+@dataclass
+class Lineage:
+    video: Video
+    ancestors: list[tuple[int, Video | None]]  # root first; None = the viewer may not see it
+    children: list[Video]  # the first `children_limit` visible direct remixes, oldest first
+    descendants: list[Video]  # one page of visible descendants, breadth first (depth, then id)
+    remix_count: int  # visible direct remixes
+    descendant_count: int  # visible descendants at any depth
+    limit: int
+    offset: int
+
+
+def lineage_get(*, video_id: int, viewer, limit: int = 50, offset: int = 0, children_limit: int = 50) -> Lineage | None:
+    """A video's family as `viewer` may see it, in a constant number of queries whatever the depth
+    or the number of descendants (materialized path: ancestors by primary key, descendants by an
+    indexed prefix). Ancestors the viewer may not see come back as None (shown as hidden)."""
+    limit, offset = max(1, min(int(limit), LINEAGE_PAGE_MAX)), max(0, int(offset))
+    visible = video_visible_qs(viewer=viewer)  # (2 queries for a signed-in viewer: follows, blocks)
+    video = _annotated(visible, viewer, visible).filter(pk=video_id).first()
+    if video is None:
+        return None
+    ids = video.ancestor_ids
+    ancestors: list[tuple[int, Video | None]] = []
+    if ids:
+        rows = {v.pk: v for v in _annotated(visible.filter(pk__in=ids), viewer, visible)}
+        ancestors = [(pk, rows.get(pk)) for pk in ids]
+    family = visible.filter(_descends_from(video))
+    counts = family.aggregate(descendants=Count("pk"), remixes=Count("pk", filter=Q(parent_id=video.pk)))
+    children = list(_annotated(family.filter(parent_id=video.pk), viewer, visible).order_by("pk")[:children_limit])
+    descendants = list(_annotated(family, viewer, visible).order_by("depth", "pk")[offset:offset + limit])
+    return Lineage(video, ancestors, children, descendants, counts["remixes"], counts["descendants"], limit, offset)

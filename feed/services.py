@@ -12,6 +12,9 @@ from .models import Comment, Like, Video
 
 CAPTION_MAX = 300
 COMMENT_MAX = 1000
+# `lineage_path` holds every ancestor id (max_length 2400: ~170 ids of 13 digits); deeper chains
+# are refused with a clear message rather than truncated.
+MAX_LINEAGE_DEPTH = 150
 
 
 @transaction.atomic
@@ -28,8 +31,18 @@ def video_create_draft(
     frame_count: int,
     fps: int,
     parent: Video | None = None,
+    remix_mode: str = "",
 ) -> Video:
-    """Store a finished clip (through the configured storage: disk or S3) as its owner's draft."""
+    """Store a finished clip (through the configured storage: disk or S3) as its owner's draft.
+    A remix gets its materialized lineage path from its parent (written once, never rewritten)."""
+    if remix_mode not in Video.RemixMode.values:
+        raise ValidationError({"remix_mode": f"Choose one of: {', '.join(m for m in Video.RemixMode.values if m)}."})
+    path, depth = "", 0
+    if parent is not None:
+        path, depth = parent.descendant_prefix, parent.depth + 1
+        if depth > MAX_LINEAGE_DEPTH:
+            raise ValidationError({"parent": f"This remix chain is already {parent.depth + 1} videos deep; "
+                                             f"at most {MAX_LINEAGE_DEPTH} remixes of remixes are kept."})
     video = Video(
         owner=owner,
         prompt=prompt,
@@ -41,6 +54,9 @@ def video_create_draft(
         fps=fps,
         duration_s=frame_count / fps if fps else 0.0,
         parent=parent,
+        lineage_path=path,
+        depth=depth,
+        remix_mode=remix_mode if parent is not None else "",
         status=Video.Status.DRAFT,
         visibility=Video.Visibility.PRIVATE,
     )
@@ -74,8 +90,23 @@ def video_publish(*, video: Video, user, visibility: str = Video.Visibility.PUBL
     return video
 
 
+def remix_check(*, parent: Video, user) -> None:
+    """May `user` remix `parent`? Raises PermissionDenied (403) or ValidationError (400) saying why.
+    The caller has already checked that `user` may see `parent`."""
+    if parent.status == Video.Status.REMOVED:
+        raise ValidationError({"parent": "This video was removed and cannot be remixed."})
+    if not parent.allow_remix and parent.owner_id != user.pk:
+        raise PermissionDenied(f"@{parent.owner.username} does not allow remixes of video {parent.pk}.")
+    if parent.owner_id in user_blocked_ids(user=user):
+        raise PermissionDenied("You cannot remix this video.")
+    if parent.depth + 1 > MAX_LINEAGE_DEPTH:
+        raise ValidationError({"parent": f"This remix chain is already {parent.depth + 1} videos deep; "
+                                         f"at most {MAX_LINEAGE_DEPTH} remixes of remixes are kept."})
+
+
 @transaction.atomic
-def video_update(*, video: Video, user, visibility: str | None = None, caption: str | None = None) -> Video:
+def video_update(*, video: Video, user, visibility: str | None = None, caption: str | None = None,
+                 allow_remix: bool | None = None) -> Video:
     video = Video.objects.select_for_update().get(pk=video.pk)
     _own_video(video=video, user=user)
     if video.status == Video.Status.REMOVED:
@@ -88,7 +119,11 @@ def video_update(*, video: Video, user, visibility: str | None = None, caption: 
         if len(caption) > CAPTION_MAX:
             raise ValidationError({"caption": f"At most {CAPTION_MAX} characters."})
         video.caption = caption.strip()
-    video.save(update_fields=["visibility", "caption"])
+    if allow_remix is not None:
+        if not isinstance(allow_remix, bool):
+            raise ValidationError({"allow_remix": "Must be true or false."})
+        video.allow_remix = allow_remix
+    video.save(update_fields=["visibility", "caption", "allow_remix"])
     return video
 
 

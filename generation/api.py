@@ -40,7 +40,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = GenerationJob
         fields = (
-            "id", "owner", "prompt", "seed", "steps", "guidance", "parent", "status", "step", "progress",
+            "id", "owner", "prompt", "seed", "steps", "guidance", "parent", "mode", "strength", "status", "step", "progress",
             "eta_s", "error", "attempts", "cancel_requested", "model_version", "video", "video_url",
             "websocket", "created_at", "started_at", "finished_at",
         )
@@ -74,6 +74,8 @@ class JobListApi(APIView):
         steps = StrictIntegerField(required=False, allow_null=True)
         guidance = serializers.FloatField(required=False, allow_null=True)
         parent = StrictIntegerField(required=False, allow_null=True)
+        mode = serializers.ChoiceField(choices=GenerationJob.Mode.choices, required=False, allow_null=True)
+        strength = serializers.FloatField(required=False, allow_null=True)
 
     @extend_schema(responses={200: JobOutputSerializer(many=True)})
     def get(self, request):

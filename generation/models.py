@@ -40,6 +40,16 @@ class GenerationJob(models.Model):
     guidance = models.FloatField()
     parent = models.ForeignKey("feed.Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
+    class Mode(models.TextChoices):
+        GENERATE = "generate", "Generate"  # from noise (with a parent: linked, content not carried)
+        PROMPT_EDIT = "prompt_edit", "Prompt edit"  # the parent's seed and settings, a new prompt
+        REMIX = "remix", "Video to video"  # the parent's frames, partly noised, denoised anew
+        EXTEND = "extend", "Extend"  # continue the parent from its last frames
+
+    REMIX_MODES = (Mode.PROMPT_EDIT, Mode.REMIX, Mode.EXTEND)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.GENERATE)
+    strength = models.FloatField(null=True, blank=True, help_text="video-to-video: noise level 0..1")
+
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     step = models.PositiveIntegerField(default=0)
     eta_s = models.FloatField(null=True, blank=True)

@@ -5,6 +5,11 @@
     python -m generation.dit.generate --prompts FILE --out FOLDER [--format npy|mp4]
         one prompt a line (blank lines skipped); writes FOLDER/0000.npy, 0001.npy, ... in line order,
         loading the model once
+    python -m generation.dit.generate --mode remix --parent PARENT.npy|.mp4 [--strength S] --prompt TEXT --out PATH
+        video to video: the parent's frames noised to t = S (0 keeps the parent, 1 a new clip; 0.95
+        by default) and denoised with the prompt
+    python -m generation.dit.generate --mode extend --parent PARENT.npy|.mp4 [--new-frames N] --prompt TEXT --out PATH
+        the parent followed by N (8 by default) new frames that continue it
 
 Prints how each prompt was understood (its Flatland reading) and the time per clip.
 """
@@ -44,10 +49,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default=None, help="weights folder (default: generation/dit/weights)")
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--cameo", default=None, help="image an @handle in the prompt refers to")
+    ap.add_argument("--mode", choices=["generate", "remix", "extend"], default="generate")
+    ap.add_argument("--parent", default=None, help="the clip to remix or extend (.npy or .mp4)")
+    ap.add_argument("--strength", type=float, default=None, help="remix: noise level 0..1 (default 0.95)")
+    ap.add_argument("--new-frames", type=int, default=8, help="extend: how many frames to add (even)")
     args = ap.parse_args(argv)
 
     if args.cameo is not None:
         ap.error("cameo conditioning is not in this model yet")
+    parent = None
+    if args.mode != "generate":
+        if args.parent is None:
+            ap.error(f"--mode {args.mode} needs --parent")
+        if args.prompt is None:
+            ap.error(f"--mode {args.mode} takes one --prompt")
+        if not Path(args.parent).is_file():
+            ap.error(f"--parent {args.parent}: no such file")
+        from .video_io import read_video
+
+        parent = read_video(args.parent)
+    elif args.parent is not None:
+        ap.error("--parent needs --mode remix or --mode extend")
+    if args.strength is not None and args.mode != "remix":
+        ap.error("--strength applies to --mode remix")
+    if args.strength is not None and not 0 <= args.strength <= 1:
+        ap.error("--strength must be between 0 and 1")
     if args.prompt is not None:
         prompts, outs = [args.prompt], [Path(args.out)]
         if outs[0].suffix not in (".mp4", ".npy"):
@@ -62,19 +88,31 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("with --prompts, --out is a folder")
         outs = [folder / f"{i:04d}.{args.format}" for i in range(len(prompts))]
 
-    from .pipeline import WEIGHTS_DIR, Pipeline
+    from .pipeline import REMIX_STRENGTH, WEIGHTS_DIR, Pipeline
 
     t0 = time.perf_counter()
     pipe = Pipeline.load(args.weights or WEIGHTS_DIR, args.device)
     print(f"loaded {pipe.model_version} on {pipe.device} in {time.perf_counter() - t0:.1f}s", flush=True)
+    longest = pipe.clip_shape[0] - 2
+    if args.mode == "extend" and (args.new_frames % 2 or not 2 <= args.new_frames <= longest):
+        ap.error(f"--new-frames must be an even number from 2 to {longest}")
     for i, (prompt, out) in enumerate(zip(prompts, outs)):
         seed = args.seed + (i if args.prompts else 0)
         start, last = time.perf_counter(), None
-        for event in pipe.iter_generate(prompt, seed=seed, steps=args.steps, guidance=args.guidance):
+        if args.mode == "remix":
+            strength = REMIX_STRENGTH if args.strength is None else args.strength
+            events = pipe.iter_remix(prompt, parent, strength=strength,
+                                     seed=seed, steps=args.steps, guidance=args.guidance)
+        elif args.mode == "extend":
+            events = pipe.iter_extend(prompt, parent, new_frames=args.new_frames, seed=seed, steps=args.steps,
+                                      guidance=args.guidance)
+        else:
+            events = pipe.iter_generate(prompt, seed=seed, steps=args.steps, guidance=args.guidance)
+        for event in events:
             last = event
         save_clip(last.frames, out, pipe.fps)
         print(f"[{i + 1}/{len(prompts)}] {prompt!r}\n    understood as: {last.prompt_reading!r}\n"
-              f"    seed {seed}, {last.steps} steps, {time.perf_counter() - start:.2f}s -> {out}", flush=True)
+              f"    {args.mode}, seed {seed}, {last.steps} steps, {len(last.frames)} frames, {time.perf_counter() - start:.2f}s -> {out}", flush=True)
     return 0
 
 

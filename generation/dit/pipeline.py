@@ -29,6 +29,9 @@ from .vae import VAEConfig, VideoVAE
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MAX_SEED = 2**31 - 1
+# Video to video: colour is decided near pure noise in this model, so edits need t >= 0.95; the
+# parent's motion and layout still carry over (benchmarks/remix/eval_h200.json).
+REMIX_STRENGTH = 0.95
 
 
 @dataclass
@@ -76,9 +79,8 @@ class Pipeline:
     def read_prompt(self, prompt: str) -> NormalizedPrompt:
         return self.normalizer.normalize(prompt)
 
-    @torch.no_grad()
-    def iter_generate(self, prompt: str, *, seed: int = 0, steps: int | None = None, guidance: float | None = None,
-                      solver: str = "euler") -> Iterator[StepEvent]:
+    def _text_denoiser(self, prompt: str, steps: int | None, guidance: float | None, seed: int):
+        """Checks the arguments, reads and encodes the prompt; returns (reading, steps, shift, denoise)."""
         sampler = self.config.get("sampler", {})
         steps = int(steps or sampler.get("steps", 20))
         guidance = float(sampler.get("guidance", 2.0) if guidance is None else guidance)
@@ -101,21 +103,154 @@ class Pipeline:
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                 return self.dit(z, t, tx, pl, mk).float()
 
+        return reading, steps, float(sampler.get("shift", 3.0)), sampling.guided(model_x0, guidance)
+
+    def _noise(self, seed: int) -> torch.Tensor:
         cfg = self.dit.cfg
         gen = torch.Generator().manual_seed(seed)
-        noise = torch.randn(1, cfg.latent_channels, *cfg.latent_size, generator=gen).to(self.device)
-        start = time.perf_counter()
-        shift = float(sampler.get("shift", 3.0))
-        for step in sampling.sample_iter(sampling.guided(model_x0, guidance), noise, steps, shift, solver):
+        return torch.randn(1, cfg.latent_channels, *cfg.latent_size, generator=gen).to(self.device)
+
+    def _events(self, steps_iter, reading: NormalizedPrompt, start: float, finish) -> Iterator[StepEvent]:
+        """Sampler steps -> StepEvents; `finish(z)` makes the frames of the last one."""
+        for step in steps_iter:
             elapsed = time.perf_counter() - start
             preview = self.vae.preview(step.x0)[0]  # (h, w, 3)
             preview = preview.repeat_interleave(4, 0).repeat_interleave(4, 1).cpu().numpy()
             event = StepEvent(step.index, step.steps, preview, elapsed,
                               elapsed / step.index * (step.steps - step.index), prompt_reading=reading.text)
             if step.index == step.steps:
-                event.frames = VideoVAE.to_uint8(self.vae.decode(step.z.float()))[0].cpu().numpy()
+                event.frames = finish(step.z)
                 event.elapsed_s = time.perf_counter() - start
             yield event
+
+    def _decode(self, z: torch.Tensor) -> np.ndarray:
+        return VideoVAE.to_uint8(self.vae.decode(z.float()))[0].cpu().numpy()
+
+    @torch.no_grad()
+    def iter_generate(self, prompt: str, *, seed: int = 0, steps: int | None = None, guidance: float | None = None,
+                      solver: str = "euler") -> Iterator[StepEvent]:
+        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed)
+        noise = self._noise(seed)
+        start = time.perf_counter()
+        yield from self._events(sampling.sample_iter(denoise, noise, steps, shift, solver), reading, start,
+                                self._decode)
+
+    # --- remix modes ------------------------------------------------------------------------------
+
+    @property
+    def clip_shape(self) -> tuple[int, int, int]:
+        """(T, H, W) of the clips the model makes: the VAE compresses time 2x and space 4x."""
+        lt, lh, lw = self.dit.cfg.latent_size
+        return 2 * lt, 4 * lh, 4 * lw
+
+    def fit_frames(self, frames: np.ndarray, *, keep: str = "spread") -> np.ndarray:
+        """Any uint8 (T, H, W, 3) clip -> the model's (T, H, W): resized in space (bilinear,
+        antialiased), and in time either `spread` (evenly chosen frames) or `last` (the last T
+        frames, the first one repeated in front of a shorter clip)."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
+            raise ValueError(f"parent frames must be (T, H, W, 3), got {frames.shape}")
+        t, h, w = self.clip_shape
+        if keep == "spread":
+            idx = np.linspace(0, len(frames) - 1, t).round().astype(int)
+        else:
+            idx = np.arange(len(frames) - t, len(frames)).clip(0)
+        return self.resize_frames(frames[idx])
+
+    def resize_frames(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 (T, H, W, 3) -> (T, model H, model W, 3), bilinear and antialiased when shrinking."""
+        _, h, w = self.clip_shape
+        if frames.shape[1:3] != (h, w):
+            x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+            x = torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+            frames = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        return np.ascontiguousarray(frames, dtype=np.uint8)
+
+    def encode_frames(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 (T, H, W, 3) at the model's clip shape -> normalised latent (1, C, t, h, w)."""
+        x = VideoVAE.to_unit(torch.from_numpy(np.ascontiguousarray(frames))[None]).to(self.device)
+        return self.vae.encode(x).float()
+
+    @torch.no_grad()
+    def iter_remix(self, prompt: str, parent_frames: np.ndarray, *, strength: float = REMIX_STRENGTH,
+                   seed: int = 0,
+                   steps: int | None = None, guidance: float | None = None,
+                   solver: str = "euler") -> Iterator[StepEvent]:
+        """Video to video (SDEdit): the parent's frames are encoded, noised to t = strength along
+        the sampler's schedule, and denoised with the new prompt. Motion and layout survive from
+        the parent; what the prompt changes is redrawn. strength 0 gives the parent back (through
+        the autoencoder), 1 a new clip from noise. Runs the schedule's steps that lie below t."""
+        if isinstance(strength, bool) or not 0.0 <= float(strength) <= 1.0:
+            raise ValueError("strength must be between 0 and 1")
+        strength = float(strength)
+        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed)
+        start = time.perf_counter()
+        z_parent = self.encode_frames(self.fit_frames(parent_frames))
+        noise = self._noise(seed)
+        ts = sampling.schedule(steps, shift)
+        below = ts[ts <= strength + 1e-6] if strength < 1.0 else ts
+        t0 = float(below[0])
+        if len(below) < 2:  # no step left to run: the parent, through the autoencoder
+            x0 = z_parent
+            frames = self._decode(x0)
+            preview = self.vae.preview(x0)[0].repeat_interleave(4, 0).repeat_interleave(4, 1).cpu().numpy()
+            elapsed = time.perf_counter() - start
+            yield StepEvent(1, 1, preview, elapsed, 0.0, frames, reading.text)
+            return
+        z = (1.0 - t0) * z_parent + t0 * noise
+        yield from self._events(sampling.sample_iter(denoise, z, steps, shift, solver, t_start=strength),
+                                reading, start, self._decode)
+
+    @torch.no_grad()
+    def iter_extend(self, prompt: str, parent_frames: np.ndarray, *, new_frames: int = 8, seed: int = 0,
+                    steps: int | None = None, guidance: float | None = None,
+                    solver: str = "euler") -> Iterator[StepEvent]:
+        """Continue the parent by `new_frames` frames (latent in-painting). The parent's last
+        frames are encoded; the clip being sampled starts with those latent frames, known, and the
+        rest is generated with the new prompt. At every step the known frames are held at the
+        parent's latent noised to the current t (the network's estimate of them is replaced by the
+        parent's latent, which keeps them exactly on that path), so the unknown frames are drawn
+        to continue them. The last event's frames are the parent (fitted to the model's frame
+        size) followed by the new frames."""
+        t_clip, _, _ = self.clip_shape
+        if isinstance(new_frames, bool) or not isinstance(new_frames, int) or new_frames % 2 \
+                or not 2 <= new_frames <= t_clip - 2:
+            raise ValueError(f"new_frames must be an even number from 2 to {t_clip - 2}")
+        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed)
+        start = time.perf_counter()
+        tail = self.fit_frames(parent_frames, keep="last")
+        whole = self.resize_frames(np.asarray(parent_frames))  # every parent frame, resized in space only
+        known_n = (t_clip - new_frames) // 2  # latent frames taken from the parent's end
+        z_tail = self.encode_frames(tail)
+        known = z_tail[:, :, z_tail.shape[2] - known_n:]
+        noise = self._noise(seed)
+
+        def with_known(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            tt = t.view(-1, 1, 1, 1, 1)
+            z = z.clone()
+            z[:, :, :known_n] = (1 - tt) * known + tt * noise[:, :, :known_n]
+            return z
+
+        def inpaint(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            x0 = denoise(with_known(z, t), t)
+            x0[:, :, :known_n] = known
+            return x0
+
+        z = with_known(noise, torch.ones(1, device=noise.device))
+
+        def finish(z_last: torch.Tensor) -> np.ndarray:
+            clip = self._decode(z_last)
+            return np.concatenate([whole, clip[2 * known_n:]])
+
+        yield from self._events(sampling.sample_iter(inpaint, z, steps, shift, solver), reading, start, finish)
+
+    def remix(self, prompt: str, parent_frames: np.ndarray, **kwargs) -> GenerationResult:
+        events = list(self.iter_remix(prompt, parent_frames, **kwargs))
+        return GenerationResult(events[-1].frames, events, self.read_prompt(prompt))
+
+    def extend(self, prompt: str, parent_frames: np.ndarray, **kwargs) -> GenerationResult:
+        events = list(self.iter_extend(prompt, parent_frames, **kwargs))
+        return GenerationResult(events[-1].frames, events, self.read_prompt(prompt))
 
     def generate(self, prompt: str, **kwargs) -> GenerationResult:
         events = list(self.iter_generate(prompt, **kwargs))

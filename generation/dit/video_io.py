@@ -39,3 +39,11 @@ def read_video(path: str | Path) -> np.ndarray:
 
     with av.open(str(path)) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def read_video_bytes(data: bytes) -> np.ndarray:
+    """The bytes of an MP4 (or any container PyAV reads) -> uint8 (T, H, W, 3)."""
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])

@@ -81,20 +81,67 @@ def job_validate(*, prompt, seed, steps, guidance) -> dict:
     return {"prompt": prompt, "seed": seed, "steps": steps, "guidance": float(guidance)}
 
 
+Mode = GenerationJob.Mode
+# measured (benchmarks/remix/eval_h200.json): colour edits need t >= 0.95 on this model, where
+# direction and track still carry over 96-100%
+DEFAULT_STRENGTH = 0.95
+
+
+def _remix_settings(*, owner, parent, mode, strength, seed, steps, guidance) -> dict:
+    """Check a remix request against its parent; returns {mode, strength, seed?, steps?, guidance?}.
+
+    prompt_edit takes the parent's seed and settings; remix (video to video) takes a strength in
+    [0, 1] (0: the parent as it is, 1: a new clip); extend continues the parent's last frames."""
+    if mode is None:
+        mode = Mode.REMIX if parent is not None else Mode.GENERATE
+    if mode not in Mode.values:
+        raise ValidationError({"mode": f"Choose one of: {', '.join(Mode.values)}."})
+    if parent is None:
+        if mode != Mode.GENERATE:
+            raise ValidationError({"parent": f"Mode {mode} needs a parent video to remix."})
+        if strength is not None:
+            raise ValidationError({"strength": "Strength applies to video-to-video remixes only (mode remix)."})
+        return {"mode": mode, "strength": None}
+    from feed.selectors import video_visible_qs
+    from feed.services import remix_check
+
+    if not video_visible_qs(viewer=owner).filter(pk=parent.pk).exists():
+        raise ValidationError({"parent": "No video with this id that you can remix."})
+    remix_check(parent=parent, user=owner)
+    out: dict = {"mode": mode, "strength": None}
+    if mode == Mode.REMIX:
+        if strength is None:
+            strength = DEFAULT_STRENGTH
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
+            raise ValidationError({"strength": "Strength must be a number from 0 (keep the parent) to 1 (a new clip)."})
+        out["strength"] = float(strength)
+    elif strength is not None:
+        raise ValidationError({"strength": "Strength applies to video-to-video remixes only (mode remix)."})
+    if mode == Mode.PROMPT_EDIT:
+        if seed is not None:
+            raise ValidationError({"seed": "A prompt edit reuses the parent's seed; leave the seed out."})
+        source = GenerationJob.objects.filter(video=parent).only("steps", "guidance").first()
+        out["seed"] = parent.seed
+        if source is not None:
+            out["steps"] = steps if steps is not None else source.steps
+            out["guidance"] = guidance if guidance is not None else source.guidance
+    return out
+
+
 @transaction.atomic
 def job_create(*, owner, prompt: str, seed: int | None = None, steps: int | None = None,
-               guidance: float | None = None, parent=None) -> GenerationJob:
+               guidance: float | None = None, parent=None, mode: str | None = None,
+               strength: float | None = None) -> GenerationJob:
     """Queue a clip for `owner`. Validates, enforces the per-user limit of active jobs, writes the
-    row, and sends the Celery message on commit."""
-    cleaned = job_validate(prompt=prompt, seed=seed, steps=steps, guidance=guidance)
+    row, and sends the Celery message on commit. With a parent video it is a remix in `mode`
+    (prompt_edit, remix, extend, or generate: a new clip credited to the parent)."""
+    remix = _remix_settings(owner=owner, parent=parent, mode=mode, strength=strength, seed=seed,
+                            steps=steps, guidance=guidance)
+    seed, steps, guidance = remix.pop("seed", seed), remix.pop("steps", steps), remix.pop("guidance", guidance)
+    cleaned = job_validate(prompt=prompt, seed=seed, steps=steps, guidance=guidance) | remix
     from safety.services import prompt_check
 
     prompt_check(prompt=cleaned["prompt"])  # content policy, before any GPU time (400 naming `prompt`)
-    if parent is not None:
-        from feed.selectors import video_visible_qs
-
-        if not video_visible_qs(viewer=owner).filter(pk=parent.pk).exists():
-            raise ValidationError({"parent": "No video with this id that you can remix."})
     active = GenerationJob.objects.filter(owner=owner, status__in=GenerationJob.ACTIVE).count()
     if active >= _conf("MAX_ACTIVE_JOBS_PER_USER"):
         raise Conflict({"prompt": f"You already have {active} videos in the making; wait for one to finish."})

@@ -15,6 +15,7 @@ from django.utils import timezone
 from ..models import GenerationJob
 from . import events
 from .jobs import job_transition
+from .remix import job_events, video_remix_mode
 
 log = logging.getLogger(__name__)
 Status = GenerationJob.Status
@@ -110,7 +111,7 @@ def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
     last_write = 0.0
     frames = None
     try:
-        for ev in pipe.iter_generate(job.prompt, seed=job.seed, steps=job.steps, guidance=job.guidance):
+        for ev in job_events(job, pipe):
             if GenerationJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
                 done = _finish(job, run_token, Status.CANCELED, step=ev.step)
                 if done is not None:
@@ -167,4 +168,5 @@ def _store(job: GenerationJob, frames, pipe):
     return video_create_draft(
         owner=job.owner, prompt=job.prompt, seed=job.seed, model_version=pipe.model_version, mp4=mp4,
         poster_png=poster, width=w, height=h, frame_count=t, fps=pipe.fps, parent=job.parent,
+        remix_mode=video_remix_mode(job),
     )
