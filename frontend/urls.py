@@ -11,5 +11,6 @@ urlpatterns = [
     path("logout", views.logout_page, name="logout"),
     path("create", views.create_page, name="create"),
     path("v/<int:video_id>", views.video_page, name="video"),
+    path("v/<int:video_id>/lineage", views.lineage_page, name="lineage"),
     path("u/<str:username>", views.profile_page, name="profile"),
 ]

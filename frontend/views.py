@@ -120,6 +120,59 @@ def _lineage(video: Video, viewer) -> list[Video]:
     return chain
 
 
+TREE_SHOWN_CHILDREN = 3  # a branch shows this many remixes; the rest fold under "+N more"
+TREE_PAGE = 200  # descendants drawn on one page (breadth first); deeper ones: open that branch
+
+
+def _tree(root: Video, descendants: list[Video]) -> dict:
+    """Nest one page of descendants under `root`. A descendant whose parent the viewer may not see
+    hangs under a hidden placeholder (one per such parent, nothing about it shown)."""
+    nodes = {root.pk: {"video": root, "children": []}}
+    for v in descendants:
+        nodes[v.pk] = {"video": v, "children": []}
+    placeholders: dict[int, dict] = {}
+    for v in descendants:
+        parent = nodes.get(v.parent_id) if getattr(v, "parent_visible", False) else None
+        if parent is None:
+            key = v.parent_id or 0
+            if key not in placeholders:
+                placeholders[key] = {"video": None, "children": []}
+                nodes[root.pk]["children"].append(placeholders[key])
+            parent = placeholders[key]
+        parent["children"].append(nodes[v.pk])
+
+    def fold(node: dict) -> None:
+        kids = node["children"]
+        node["shown"], node["folded"] = kids[:TREE_SHOWN_CHILDREN], kids[TREE_SHOWN_CHILDREN:]
+        video = node["video"]
+        node["unloaded"] = max(0, (getattr(video, "remix_count", 0) or 0) - len(kids)) if video else 0
+        for kid in kids:
+            fold(kid)
+
+    fold(nodes[root.pk])
+    return nodes[root.pk]
+
+
+def lineage_page(request, video_id: int):
+    """The family tree of a video as a picture: ancestors above, remixes below, thumbnails."""
+    offset = int(request.GET["offset"]) if request.GET.get("offset", "").isdigit() else 0
+    lineage = feed_selectors.lineage_get(video_id=video_id, viewer=request.user, limit=TREE_PAGE, offset=offset)
+    if lineage is None:
+        raise Http404("No such video.")
+    ancestors = [{"pk": pk, "video": v} for pk, v in lineage.ancestors]
+    head, middle, tail = ancestors, [], []
+    if len(ancestors) > 6:  # a long chain folds its middle
+        head, middle, tail = ancestors[:2], ancestors[2:-3], ancestors[-3:]
+    context = {
+        "video": lineage.video,
+        "head": head, "middle": middle, "tail": tail,
+        "tree": _tree(lineage.video, lineage.descendants),
+        "lineage": lineage,
+        "next_offset": offset + TREE_PAGE if offset + TREE_PAGE < lineage.descendant_count else None,
+    }
+    return render(request, "frontend/lineage.html", context)
+
+
 def profile_page(request, username: str):
     owner = account_selectors.user_get_by_username(username=username)
     if owner is None:

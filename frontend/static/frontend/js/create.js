@@ -135,7 +135,12 @@ form.addEventListener("submit", async (e) => {
   if (seed !== "") body.seed = /^\d+$/.test(seed) ? Number(seed) : seed;
   if ($("steps").value !== "") body.steps = Number($("steps").value);
   if ($("guidance").value !== "") body.guidance = Number($("guidance").value);
-  if (form.dataset.parent) body.parent = Number(form.dataset.parent);
+  if (form.dataset.parent) {
+    body.parent = Number(form.dataset.parent);
+    body.mode = form.querySelector('input[name="mode"]:checked').value;
+    if (body.mode === "remix") body.strength = Number($("strength").value);
+    if (body.mode === "prompt_edit") delete body.seed;  // the parent's seed is the point
+  }
   reset();
   setState("submitting", "Sending your prompt…");
   try {
@@ -186,3 +191,15 @@ document.querySelectorAll(".suggestions .chip").forEach((chip) =>
   chip.addEventListener("click", () => { $("prompt").value = chip.textContent; $("prompt").focus(); }));
 
 setState("idle");
+
+// Remix modes: strength only for video to video; prompt edit reuses the parent's seed.
+if (form.dataset.parent) {
+  const syncMode = () => {
+    const mode = form.querySelector('input[name="mode"]:checked').value;
+    $("strength-field").hidden = mode !== "remix";
+    $("seed").disabled = mode === "prompt_edit";
+  };
+  form.querySelectorAll('input[name="mode"]').forEach((el) => el.addEventListener("change", syncMode));
+  $("strength").addEventListener("input", () => { $("strength-out").textContent = Number($("strength").value).toFixed(2); });
+  syncMode();
+}

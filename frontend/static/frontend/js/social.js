@@ -45,3 +45,11 @@ publish?.addEventListener("submit", async (e) => {
     location.reload();
   } catch (err) { toast(err.message, "error"); }
 });
+
+const allowRemix = document.getElementById("allow-remix");
+allowRemix?.addEventListener("change", async () => {
+  try {
+    await api(`/api/videos/${allowRemix.dataset.video}`, { method: "PATCH", body: { allow_remix: allowRemix.checked } });
+    toast(allowRemix.checked ? "Others may remix this video." : "Remixes are off for this video.");
+  } catch (err) { allowRemix.checked = !allowRemix.checked; toast(err.message, "error"); }
+});
