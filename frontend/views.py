@@ -109,14 +109,16 @@ def video_page(request, video_id: int):
 
 
 def _lineage(video: Video, viewer) -> list[Video]:
-    chain, seen, current = [], {video.pk}, video.parent
-    while current is not None and current.pk not in seen and len(chain) < 10:
-        visible = feed_selectors.video_get(video_id=current.pk, viewer=viewer)
-        if visible is None:
+    """The visible ancestors, parent first (at most 10), in one read through the lineage path."""
+    ids = video.ancestor_ids[::-1][:10]
+    if not ids:
+        return []
+    rows = {v.pk: v for v in feed_selectors.video_visible_qs(viewer=viewer).filter(pk__in=ids).select_related("owner")}
+    chain = []
+    for pk in ids:  # stop at the first one the viewer may not see
+        if pk not in rows:
             break
-        chain.append(visible)
-        seen.add(current.pk)
-        current = current.parent
+        chain.append(rows[pk])
     return chain
 
 

@@ -60,3 +60,22 @@ def test_video_page_shows_attribution_and_the_remix_switch(alice, bob, make_vide
     client.force_login(alice)
     page = client.get(f"/v/{root.pk}").content.decode()
     assert 'id="allow-remix"' in page and 'id="remix-button"' in page
+
+
+def test_video_page_lists_the_visible_ancestors_in_few_queries(alice, bob, make_video, client,
+                                                               django_assert_max_num_queries):
+    videos = [make_video(alice, publish="public", prompt="root")]
+    for i in range(30):
+        videos.append(make_video(bob if i % 2 else alice, publish="public", prompt=f"r{i}", parent=videos[-1]))
+    client.force_login(bob)
+    with django_assert_max_num_queries(20):  # the same at depth 30 as at depth 2
+        page = client.get(f"/v/{videos[-1].pk}").content.decode()
+    attribution = page.split('id="attribution"')[1].split("</p>")[0]
+    linked = [int(x) for x in __import__("re").findall(r'href="/v/(\d+)"', attribution)]
+    assert linked == [v.pk for v in videos[-2:-12:-1]]  # parent first, then 9 more (10 in all)
+    hidden = next(i for i in range(len(videos) - 3, 0, -1) if videos[i].owner == alice)  # bob may not see it
+    video_update(video=videos[hidden], user=alice, visibility="private")
+    page = client.get(f"/v/{videos[-1].pk}").content.decode()
+    attribution = page.split('id="attribution"')[1].split("</p>")[0]
+    linked = [int(x) for x in __import__("re").findall(r'href="/v/(\d+)"', attribution)]
+    assert linked == [v.pk for v in videos[len(videos) - 2:hidden:-1]] and videos[hidden].pk not in linked
