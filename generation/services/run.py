@@ -9,7 +9,7 @@ import traceback
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from ..models import GenerationJob
@@ -125,9 +125,13 @@ def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
             now = time.monotonic()
             if now - last_write >= write_every or ev.step == ev.steps:
                 last_write = now
-                updated = _still_mine(job, run_token).update(
-                    step=ev.step, eta_s=float(ev.eta_s), last_preview=preview, heartbeat_at=timezone.now()
-                )
+                try:
+                    updated = _still_mine(job, run_token).update(
+                        step=ev.step, eta_s=float(ev.eta_s), last_preview=preview, heartbeat_at=timezone.now()
+                    )
+                except OperationalError as exc:  # the row's progress is advisory: a locked table must not fail the job
+                    log.warning("job %s: progress not written (%s); next step tries again", job.pk, exc)
+                    last_write, updated = 0.0, 1
                 if not updated:  # requeued after we were taken for dead, or finished elsewhere
                     log.warning("job %s was taken from run %s; stopping", job.pk, run_token)
                     return "skipped"
