@@ -51,6 +51,9 @@ class Video(models.Model):
     depth = models.PositiveIntegerField(default=0)
     remix_mode = models.CharField(max_length=12, choices=RemixMode.choices, blank=True, default="")
     allow_remix = models.BooleanField(default=True, help_text="Others may remix this video.")
+    # Set when consent for a cameo in this video or any ancestor is revoked: the video is then
+    # hidden from everyone (its owner too) but staff and the cameo's owner, wherever it is read.
+    consent_hold = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
 

@@ -31,17 +31,19 @@ def _annotated(qs: QuerySet[Video], viewer, visible: QuerySet[Video] | None = No
 
 def video_visible_qs(*, viewer) -> QuerySet[Video]:
     """Every video `viewer` may see: their own (drafts included), and published videos whose
-    visibility lets them in, minus accounts with a block between them. Staff see everything."""
+    visibility lets them in, minus accounts with a block between them and videos held for a
+    revoked cameo consent (`consent_hold`). Staff see everything. Every read of videos for a
+    viewer starts here, so removal and revocation are honoured everywhere at once."""
     if viewer.is_authenticated and viewer.is_staff:
         return Video.objects.all()
-    published = Q(status=Video.Status.PUBLISHED)
+    published = Q(status=Video.Status.PUBLISHED, consent_hold=False)
     if not viewer.is_authenticated:
         return Video.objects.filter(published, visibility=Video.Visibility.PUBLIC)
     audience = Q(visibility=Video.Visibility.PUBLIC) | Q(
         visibility=Video.Visibility.FOLLOWERS, owner_id__in=user_followee_ids(user=viewer)
     )
     others = Video.objects.filter(published & audience).exclude(owner_id__in=user_blocked_ids(user=viewer))
-    own = Video.objects.filter(owner=viewer).exclude(status=Video.Status.REMOVED)
+    own = Video.objects.filter(owner=viewer, consent_hold=False).exclude(status=Video.Status.REMOVED)
     return others | own
 
 
@@ -64,7 +66,7 @@ def video_list_for_profile(*, owner, viewer) -> QuerySet[Video]:
 
 
 def draft_list(*, owner) -> QuerySet[Video]:
-    return _annotated(Video.objects.filter(owner=owner, status=Video.Status.DRAFT), owner).order_by("-created_at")
+    return _annotated(Video.objects.filter(owner=owner, status=Video.Status.DRAFT, consent_hold=False), owner).order_by("-created_at")
 
 
 def comment_list(*, video: Video) -> QuerySet[Comment]:
