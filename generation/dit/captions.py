@@ -33,7 +33,7 @@ WALL_PHRASES = ["behind a gray wall", "passing behind a gray wall", "going behin
 
 
 def _object_words(rng: random.Random, o: ObjectSpec, p_size: float) -> str:
-    words = [o.colour, o.shape]
+    words = [o.shape] if o.is_cameo else [o.colour, o.shape]  # a cameo is named by its token alone
     if rng.random() < p_size:
         words.insert(0, o.size)
     return " ".join(words)
@@ -66,7 +66,7 @@ def training_caption(spec: ClipSpec, rng: random.Random, p_size: float = 0.75, p
 def canonical_caption(spec: ClipSpec) -> str:
     """The plain template phrasing, every attribute named (used by the evaluation)."""
     a = spec.subject
-    subject = f"a {a.size} {a.colour} {a.shape}"
+    subject = f"a {a.size} {a.shape}" if a.is_cameo else f"a {a.size} {a.colour} {a.shape}"
     background = f"on a {spec.background} background"
     if spec.kind == "pair":
         b = spec.objects[1]

@@ -6,7 +6,9 @@ level through adaLN-Zero, and a final modulated linear layer back to patches.
 
 Conditioning: the timestep (and the pooled prompt) produce one shared modulation vector
 (PixArt-alpha's "adaLN-single"), to which every block adds its own learned table; gates start at
-zero so each block starts as the identity. Text tokens enter through cross-attention.
+zero so each block starts as the identity. Text tokens enter through cross-attention. With
+`reference=True`, a cameo picture enters as in-context tokens (reference.py); without a picture the
+forward pass is exactly the plain model's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .reference import ReferenceEmbedder
 from .text import MAX_TOKENS, TextEncoder
 
 
@@ -36,6 +39,7 @@ class DiTConfig:
     text_tokens: int = MAX_TOKENS
     external_text: bool = False  # True: the caller passes text tokens (benchmarks), no TextEncoder
     rope_split: tuple[int, int, int] | None = None  # head-dim channels for (t, h, w); None: auto
+    reference: bool = False  # cameo picture as in-context tokens (reference.py)
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -88,6 +92,9 @@ class Rope3D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, heads, N, head_dim), pairs (2i, 2i+1) rotate together
+        n = self.cos.shape[0]
+        if x.shape[-2] > n:  # reference tokens, after the video's: RoPE identity (no rotation)
+            return torch.cat([self(x[..., :n, :]), x[..., n:, :]], dim=-2)
         x1, x2 = x.float().unflatten(-1, (-1, 2)).unbind(-1)  # (B, h, N, hd/2) each
         cos, sin = self.cos, self.sin
         out = torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
@@ -198,6 +205,10 @@ class DiT(nn.Module):
         self.final_mod = nn.Sequential(nn.SiLU(), nn.Linear(w, 2 * w))
         self.final = nn.Linear(w, cfg.patch_dim)
         self._init_weights()
+        self.reference = None
+        if cfg.reference:  # its own RNG draws: the other weights match a plain model of the same seed
+            with torch.random.fork_rng(devices=[]):
+                self.reference = ReferenceEmbedder(w)
 
     def _init_weights(self):
         for m in self.modules():
@@ -230,13 +241,20 @@ class DiT(nn.Module):
         return tokens, pooled, ids != 0
 
     def forward(self, z_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor,
-                text_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """z_t: (B, C, T, H, W) noisy latent at noise level t (B,) -> predicted clean latent, same shape."""
+                text_mask: torch.Tensor | None = None, reference: torch.Tensor | None = None) -> torch.Tensor:
+        """z_t: (B, C, T, H, W) noisy latent at noise level t (B,) -> predicted clean latent, same shape.
+        reference: (B, 3, 32, 32) cameo pictures in [-1, 1], or None (the plain model)."""
         x = self.patch_embed(self.patchify(z_t))  # (B, N, W)
+        n = x.shape[1]
+        if reference is not None:
+            if self.reference is None:
+                raise ValueError("this DiT has no reference conditioning (config reference=False)")
+            x = torch.cat([x, self.reference(reference).to(x.dtype)], dim=1)  # (B, N + 64, W)
         c = self.t_embed(t) + self.text_pool(pooled)  # (B, W)
         cond6 = self.cond(c).unflatten(1, (6, -1))  # (B, 6, W)
         for block in self.blocks:
             x = block(x, cond6, text, text_mask, self.rope)
+        x = x[:, :n]  # reference tokens dropped
         shift, scale = self.final_mod(c).chunk(2, dim=1)
         x = self.final(modulate(self.final_norm(x), shift, scale))  # (B, N, patch_dim)
         return self.unpatchify(x)

@@ -191,7 +191,7 @@ def tokenize(words: list[str], max_tokens: int = MAX_TOKENS) -> list[int]:
 
 def tokenize_caption(caption: str) -> list[int]:
     """Training captions use only known words, so no normalizer is needed."""
-    words = re.findall(r"[a-z]+|,", caption.lower())
+    words = re.findall(r"@cameo|[a-z]+|,", caption.lower())
     return tokenize(["a" if w == "an" else w for w in words if w in TOKEN_ID or w == "an"])
 
 

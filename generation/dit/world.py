@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 FRAMES = 16
 RESOLUTION = 64
@@ -42,6 +43,10 @@ KINDS = ["single", "pair", "wall"]
 
 # Geometry in pixels of a 64-px frame; `render` scales to other resolutions.
 RADIUS = {"small": 5.0, "big": 9.0}
+# A cameo (an uploaded picture, see world_sprites.py) is pasted as a square of this half-side: larger
+# than the shapes so a picture keeps recognisable detail after the VAE's 4x spatial compression.
+CAMEO = "@cameo"  # the colour and shape of an ObjectSpec that shows a picture
+CAMEO_HALF = {"small": 7.0, "big": 11.0}
 WALL_HALF_WIDTH = 10.0
 GRAVITY = 1.4  # px / frame^2
 RESTITUTION = 0.75
@@ -55,6 +60,16 @@ class ObjectSpec:
     motion: str = "still"
     # (FRAMES, 2) centre x, y per frame in 64-px coordinates
     track: np.ndarray = field(default=None, repr=False)
+    sprite: np.ndarray | None = field(default=None, repr=False)  # uint8 (S, S, 3) picture of a cameo
+
+    @property
+    def is_cameo(self) -> bool:
+        return self.shape == CAMEO
+
+    @property
+    def half_size(self) -> float:
+        """Radius of a shape, half the side of a cameo's square (64-px units)."""
+        return CAMEO_HALF[self.size] if self.is_cameo else RADIUS[self.size]
 
 
 @dataclass
@@ -128,16 +143,15 @@ def _falling_track(rng: random.Random, r: float) -> np.ndarray:
     return np.stack([np.full(FRAMES, x), np.array(ys)], 1).astype(np.float32)
 
 
-def make_track(rng: random.Random, motion: str, size: str) -> np.ndarray:
-    r = RADIUS[size]
+def make_track(rng: random.Random, motion: str, size: str, r: float | None = None) -> np.ndarray:
+    r = RADIUS[size] if r is None else r
     if motion == "falling":
         return _falling_track(rng, r)
     return _linear_track(rng, motion, r, speed=rng.uniform(1.8, 2.6))
 
 
-def _wall_track(rng: random.Random, motion: str, size: str, wall_x: float) -> np.ndarray:
+def _wall_track(rng: random.Random, motion: str, r: float, wall_x: float) -> np.ndarray:
     """Starts fully left (right) of the wall, passes behind it, comes out fully on the other side."""
-    r = RADIUS[size]
     start = wall_x - WALL_HALF_WIDTH - r - rng.uniform(1.0, 3.0)
     end = wall_x + WALL_HALF_WIDTH + r + rng.uniform(1.0, 3.0)
     start, end = max(start, r + 1.0), min(end, RESOLUTION - r - 1.0)
@@ -172,32 +186,35 @@ def _pair_tracks(rng: random.Random, relation: str, ra: float, rb: float):
 # Sampling specs.
 
 
-def sample_spec(rng: random.Random, split: str = "train", kind: str | None = None) -> ClipSpec:
-    """A random clip spec; split "train" never returns a held-out combination, "heldout" only those."""
+def sample_spec(rng: random.Random, split: str = "train", kind: str | None = None, cameo: bool = False) -> ClipSpec:
+    """A random clip spec; split "train" never returns a held-out combination, "heldout" only those.
+    cameo: the subject is a picture (CAMEO) instead of a coloured shape; its sprite is set by the caller."""
     for _ in range(1000):
-        spec = _sample_any(rng, kind or rng.choices(KINDS, weights=[0.6, 0.25, 0.15])[0])
+        spec = _sample_any(rng, kind or rng.choices(KINDS, weights=[0.6, 0.25, 0.15])[0], cameo)
         if (split == "heldout") == is_held_out(spec):
             return spec
     raise RuntimeError("could not sample a spec for split " + split)
 
 
-def _sample_any(rng: random.Random, kind: str) -> ClipSpec:
+def _sample_any(rng: random.Random, kind: str, cameo: bool = False) -> ClipSpec:
     background = rng.choice(COLOURS)
     colour = rng.choice([c for c in COLOURS if c != background])
     a = ObjectSpec(colour, rng.choice(SHAPES), rng.choice(SIZES))
+    if cameo:
+        a.colour = a.shape = CAMEO
     if kind == "single":
         a.motion = rng.choice(MOTIONS)
-        a.track = make_track(rng, a.motion, a.size)
+        a.track = make_track(rng, a.motion, a.size, a.half_size)
         return ClipSpec("single", background, [a])
     if kind == "wall":
         a.motion = rng.choice(["left", "right"])
         wall_x = RESOLUTION / 2 + rng.uniform(-3.0, 3.0)
-        a.track = _wall_track(rng, a.motion, a.size, wall_x)
+        a.track = _wall_track(rng, a.motion, a.half_size, wall_x)
         return ClipSpec("wall", background, [a], wall_x=wall_x)
     b_colour = rng.choice([c for c in COLOURS if c not in (background, colour)])
     b = ObjectSpec(b_colour, rng.choice(SHAPES), rng.choice(SIZES))
     relation = rng.choice(RELATIONS)
-    a.track, b.track = _pair_tracks(rng, relation, RADIUS[a.size], RADIUS[b.size])
+    a.track, b.track = _pair_tracks(rng, relation, a.half_size, b.half_size)
     return ClipSpec("pair", background, [a, b], relation=relation)
 
 
@@ -219,7 +236,9 @@ def _shape_masks(shape_id, radius, cx, cy, xs, ys):
 
 
 def spec_tensors(specs: list[ClipSpec]) -> dict[str, torch.Tensor]:
-    """Packs specs into tensors (64-px coordinates) that `render_tensors` draws."""
+    """Packs specs into tensors (64-px coordinates) that `render_tensors` draws. Specs with a cameo
+    subject add "cameo" (B,) bool and, where every such subject carries its picture, "sprite"
+    (B, 3, S, S) uint8 (training adds sprites from its bank instead, see train.py)."""
     n = len(specs)
     rgb = np.zeros((n, 2, 3), np.float32)
     shape = np.zeros((n, 2), np.int64)
@@ -227,16 +246,25 @@ def spec_tensors(specs: list[ClipSpec]) -> dict[str, torch.Tensor]:
     track = np.full((n, 2, FRAMES, 2), -1000.0, np.float32)  # absent objects sit far off-canvas
     bg = np.zeros((n, 3), np.float32)
     wall = np.full((n,), -1000.0, np.float32)
+    cameo = np.array([s.subject.is_cameo for s in specs], bool)
     for i, s in enumerate(specs):
         bg[i] = PALETTE[s.background]
         for k, o in enumerate(s.objects[:2]):
-            rgb[i, k] = PALETTE[o.colour]
-            shape[i, k] = SHAPES.index(o.shape)
-            radius[i, k] = RADIUS[o.size]
+            rgb[i, k] = PALETTE.get(o.colour, (0, 0, 0))
+            shape[i, k] = SHAPES.index(o.shape) if o.shape in SHAPES else 1  # a cameo's square
+            radius[i, k] = o.half_size
             track[i, k] = o.track
         if s.wall_x is not None:
             wall[i] = s.wall_x
     arrays = {"rgb": rgb, "shape": shape, "radius": radius, "track": track, "bg": bg, "wall": wall}
+    if cameo.any():
+        arrays["cameo"] = cameo
+        pictures = [s.subject.sprite for s in specs if s.subject.is_cameo]
+        if all(p is not None for p in pictures):
+            size = pictures[0].shape[0]
+            sprite = np.zeros((n, size, size, 3), np.uint8)
+            sprite[cameo] = np.stack(pictures)
+            arrays["sprite"] = sprite.transpose(0, 3, 1, 2).copy()
     return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
 
@@ -251,11 +279,36 @@ def render_tensors(t: dict[str, torch.Tensor], resolution: int = RESOLUTION, dev
     # objects[1] first so that objects[0] (the subject) is drawn on top
     for k in (1, 0):
         mask = _shape_masks(t["shape"][:, k], t["radius"][:, k], t["track"][:, k, :, 0], t["track"][:, k, :, 1], xs, ys)
-        video = torch.where(mask[..., None], t["rgb"][:, k, None, None, None, :], video)
+        colour = t["rgb"][:, k, None, None, None, :]
+        if k == 0 and "sprite" in t:  # cameo subjects: the picture, pasted on the shape's (square) mask
+            picture = paste_sprites(t["sprite"], t["radius"][:, 0], t["track"][:, 0], xs, ys)
+            colour = torch.where(t["cameo"][:, None, None, None, None], picture, colour)
+        video = torch.where(mask[..., None], colour, video)
     wall = (xs[None] - t["wall"][:, None, None]).abs() <= WALL_HALF_WIDTH  # (B, H, W)
     wall_rgb = torch.tensor(WALL_RGB, dtype=torch.float32, device=device)
     video = torch.where(wall[:, None, :, :, None], wall_rgb, video)
     return video.round().clamp(0, 255).to(torch.uint8)
+
+
+def paste_sprites(sprite: torch.Tensor, half: torch.Tensor, track: torch.Tensor, xs, ys) -> torch.Tensor:
+    """Each clip's picture resampled over the square of half-side `half` centred on its track:
+    sprite (B, 3, S, S) 0..255, half (B,), track (B, T, 2) -> colours (B, T, H, W, 3) (valid inside
+    the square). Sub-pixel: bilinear grid_sample at every pixel centre. Anti-aliased: the picture is
+    first resized (area-weighted) to the square's side in pixels, per size, so a shrunken checker
+    does not alias into a different picture."""
+    b = sprite.shape[0]
+    px = xs.shape[1] / RESOLUTION  # pixels per 64-px unit
+    u = (xs[None, None] - track[..., 0, None, None]) / half[:, None, None, None]  # (B, T, H, W) in [-1, 1]
+    v = (ys[None, None] - track[..., 1, None, None]) / half[:, None, None, None]
+    grid = torch.stack([u, v], -1).flatten(1, 2)  # (B, T*H, W, 2)
+    sprite = sprite.float()
+    out = None
+    for h in CAMEO_HALF.values():  # fixed sizes: no host sync, one graph under torch.compile
+        side = max(2, int(round(2 * h * px)))
+        src = F.interpolate(sprite, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+        got = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        out = got if out is None else torch.where((half == h)[:, None, None, None], got, out)
+    return out.view(b, 3, track.shape[1], *xs.shape).permute(0, 2, 3, 4, 1)
 
 
 def render(specs: list[ClipSpec], resolution: int = RESOLUTION, device="cpu") -> torch.Tensor:
