@@ -1,0 +1,144 @@
+"""One denoising step of the Wan-1.3B-like DiT, ours vs diffusers' WanTransformer3DModel, in one run.
+
+    # on the GPU machine, with diffusers carried as a wheel (see README.md here)
+    python3 benchmarks/dit/bench_step.py --out $OUT/step.json
+
+Times one forward (bf16, random weights, batch 1 and batch 2 = CFG in one batch) with CUDA events
+(median of --reps after warm-up), for ours eager / compiled with each SDPA backend and for diffusers
+eager / compiled; counts matmul FLOPs and reports MFU against a bf16 matmul measured in the same
+run; checks compiled == eager within bf16 tolerance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from common import (WAN, attention_flops, cuda_time, inputs, matmul_ceiling, ours, rel_err, step_flops)
+
+BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
+            "efficient": SDPBackend.EFFICIENT_ATTENTION}
+
+
+def diffusers_model(seed: int = 0):
+    from diffusers import WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    m = WanTransformer3DModel(patch_size=WAN["patch"], num_attention_heads=WAN["heads"],
+                              attention_head_dim=WAN["width"] // WAN["heads"], in_channels=16, out_channels=16,
+                              text_dim=WAN["text_dim"], freq_dim=256, ffn_dim=WAN["ffn"], num_layers=WAN["layers"],
+                              cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6)
+    return m.to("cuda", torch.bfloat16).eval()
+
+
+def attention_alone(backend: str, reps: int) -> dict:
+    """Self-attention of one layer (12 heads x 128, 32,760 tokens) through one SDPA backend."""
+    c, t, h, w = WAN["latent"]
+    n = t * (h // 2) * (w // 2)
+    q, k, v = (torch.randn(1, WAN["heads"], n, 128, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    with sdpa_kernel(BACKENDS[backend]):
+        r = cuda_time(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v), reps=reps)
+    r["tflops"] = attention_flops() / WAN["layers"] / r["median_s"] / 1e12
+    return r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="step.json")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--skip-diffusers", action="store_true")
+    ap.add_argument("--video", action="store_true", help="then time whole 50-step CFG videos (bench_video.py)")
+    args = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    res: dict = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, config=WAN,
+                     flops_per_step=step_flops(), attention_share=attention_flops() / step_flops())
+    res["matmul_ceiling_tflops"] = ceiling = matmul_ceiling()
+    print(f"matmul ceiling {ceiling:.0f} TFLOP/s", flush=True)
+    res["attention_alone"] = {}
+    for b in BACKENDS:
+        try:
+            res["attention_alone"][b] = r = attention_alone(b, 20)
+            print(f"attention alone {b}: {r['median_s']*1e3:.2f} ms/layer, {r['tflops']:.0f} TFLOP/s", flush=True)
+        except Exception as e:  # a backend may refuse this shape/device
+            res["attention_alone"][b] = dict(error=repr(e)[:200])
+
+    z, t, text = inputs(2)
+    pooled = text.mean(1)
+    variants: dict[str, dict] = {}
+    outs: dict[str, torch.Tensor] = {}
+
+    def record(name, fn, batch):
+        r = cuda_time(fn, reps=args.reps)
+        r.update(batch=batch, mfu=step_flops(batch) / r["median_s"] / 1e12 / ceiling)
+        variants[name] = r
+        print(f"{name:32s} {r['median_s']*1e3:8.1f} ms  MFU {r['mfu']*100:5.1f}%", flush=True)
+
+    model = ours()
+    compiled = None
+    with torch.no_grad():
+        for backend in ("flash", "cudnn"):
+            with sdpa_kernel(BACKENDS[backend]):
+                outs[f"ours_eager_{backend}"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
+                record(f"ours_eager_{backend}_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
+        for backend in ("flash", "cudnn"):
+            # the SDPA backend is fixed when the graph is traced: trace afresh for each
+            torch._dynamo.reset()
+            for block in model.blocks:  # regional compilation: one graph reused by the 30 blocks
+                block.compile()
+            with sdpa_kernel(BACKENDS[backend]):
+                t0 = time.time()
+                outs[f"ours_compiled_{backend}"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
+                res[f"ours_compile_s_{backend}"] = time.time() - t0
+                record(f"ours_compiled_{backend}_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
+                record(f"ours_compiled_{backend}_b2_cfg", lambda: model(z, t, text, pooled), 2)
+    res["ours_compiled_vs_eager_rel_err"] = {b: rel_err(outs[f"ours_compiled_{b}"], outs[f"ours_eager_{b}"])
+                                             for b in ("flash", "cudnn")}
+    res["ours_cudnn_vs_flash_rel_err"] = rel_err(outs["ours_eager_cudnn"], outs["ours_eager_flash"])
+    best_backend = min(("flash", "cudnn"), key=lambda b: variants[f"ours_compiled_{b}_b1"]["median_s"])
+    save(res, variants, args.out)
+    if best_backend != "cudnn":  # leave the model compiled for the best backend (for --video)
+        torch._dynamo.reset()
+
+    if not args.skip_diffusers:
+        import diffusers
+
+        res["diffusers"] = diffusers.__version__
+        peer = diffusers_model()
+        tl = t * 1000  # diffusers takes timesteps in [0, 1000]
+        with torch.no_grad():
+            record("diffusers_eager_b1", lambda: peer(z[:1], tl[:1], text[:1], return_dict=False)[0], 1)
+            compiled = torch.compile(peer)
+            t0 = time.time()
+            compiled(z[:1], tl[:1], text[:1], return_dict=False)
+            res["diffusers_compile_s"] = time.time() - t0
+            record("diffusers_compiled_b1", lambda: compiled(z[:1], tl[:1], text[:1], return_dict=False)[0], 1)
+        best = min((k for k in variants if k.startswith("ours_compiled") and k.endswith("_b1")),
+                   key=lambda k: variants[k]["median_s"])
+        res["best_ours"] = best
+        res["step_ratio_vs_diffusers_compiled"] = variants[best]["median_s"] / variants["diffusers_compiled_b1"]["median_s"]
+        res["step_ratio_vs_diffusers_eager"] = variants[best]["median_s"] / variants["diffusers_eager_b1"]["median_s"]
+        res["step_mfu"] = variants[best]["mfu"]
+        print(f"best ours {best}: ratio vs diffusers compiled {res['step_ratio_vs_diffusers_compiled']:.3f}, "
+              f"MFU {res['step_mfu']*100:.1f}%", flush=True)
+    save(res, variants, args.out)
+    if args.video:
+        import bench_video
+
+        with sdpa_kernel(BACKENDS[best_backend]):
+            res["video"] = bench_video.run(model, None if args.skip_diffusers else compiled, ceiling,
+                                           lambda: save(res, variants, args.out))
+        save(res, variants, args.out)
+
+
+def save(res: dict, variants: dict, path: str) -> None:
+    res["variants"] = variants
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Whole-video timing: 480p, 81 frames (21x60x104 latent), 50 steps with classifier-free guidance.
+
+Ours: the compiled model, CFG as one batch of 2, through generation.dit.sampling (the same sampler
+the product uses), at 50 steps (the exact result) and at fewer steps of DPM-Solver++(2M), each
+compared with the 50-step result by PSNR of the final latent. Peer: diffusers' compiled
+WanTransformer3DModel, 50 steps x 2 forwards (cond, uncond), as its WanPipeline runs them.
+Called from bench_step.py --video (it builds and compiles both models once).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from common import WAN, psnr
+from generation.dit.sampling import guided, sample_iter
+
+GUIDANCE, SHIFT = 5.0, 3.0
+VARIANTS = [("dpm2m", 50), ("dpm2m", 25), ("dpm2m", 20), ("euler", 50), ("dpm2m", 16)]
+
+
+def _events_time(fn) -> tuple[float, object]:
+    torch.cuda.synchronize()
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    a.record()
+    out = fn()
+    b.record()
+    torch.cuda.synchronize()
+    return a.elapsed_time(b) / 1000, out
+
+
+def run(model, peer, ceiling: float, checkpoint, budget_s: float = 330.0) -> dict:
+    g = torch.Generator(device="cuda").manual_seed(7)
+    c, t, h, w = WAN["latent"]
+    noise = torch.randn(1, c, t, h, w, device="cuda", generator=g, dtype=torch.bfloat16)
+    cond = torch.randn(1, WAN["text_len"], WAN["text_dim"], device="cuda", generator=g, dtype=torch.bfloat16)
+    uncond = torch.randn_like(cond) * 0.1
+    text2, pooled2 = torch.cat([cond, uncond]), torch.cat([cond, uncond]).mean(1)
+
+    def model_x0(z, tt, with_uncond):
+        return model(z, tt, text2, pooled2).float() if with_uncond else model(z, tt, cond, cond.mean(1)).float()
+
+    denoise = guided(lambda z, tt, u: model_x0(z.to(torch.bfloat16), tt, u), GUIDANCE)
+    out: dict = dict(guidance=GUIDANCE, shift=SHIFT, cfg="one batch of 2", runs={})
+    start, ref = time.time(), None
+    with torch.no_grad():
+        for solver, steps in VARIANTS:
+            if time.time() - start > budget_s:
+                out["runs"][f"{solver}_{steps}"] = dict(skipped="time budget")
+                continue
+            secs, z = _events_time(lambda: list(sample_iter(denoise, noise.float(), steps, SHIFT, solver))[-1].z)
+            ref = z if ref is None else ref
+            out["runs"][f"{solver}_{steps}"] = r = dict(seconds=secs, forwards=steps * 2, psnr_db_vs_50=psnr(z, ref))
+            print(f"ours video {solver:6s} {steps:3d} steps: {secs:7.1f} s  PSNR vs 50-step {r['psnr_db_vs_50']:.1f} dB",
+                  flush=True)
+            checkpoint()
+        if peer is not None:
+            tl = torch.linspace(1000, 0, 51, device="cuda")
+
+            def peer_video():
+                z = noise.clone()
+                for i in range(50):
+                    tt = tl[i:i + 1]
+                    vc = peer(z, tt, cond, return_dict=False)[0]
+                    vu = peer(z, tt, uncond, return_dict=False)[0]
+                    v = vu + GUIDANCE * (vc - vu)
+                    z = (z.float() + (tl[i + 1] - tl[i]) / 1000 * v.float()).to(torch.bfloat16)
+                return z
+
+            secs, _ = _events_time(peer_video)
+            out["diffusers_compiled_seconds"] = secs
+            print(f"diffusers compiled video 50 steps x 2 forwards: {secs:.1f} s", flush=True)
+            ok = [(k, r) for k, r in out["runs"].items() if "seconds" in r and r["psnr_db_vs_50"] >= 30]
+            k, best = min(ok, key=lambda kr: kr[1]["seconds"])
+            out.update(best=k, video_ratio_vs_diffusers_compiled=best["seconds"] / secs,
+                       video_psnr_db=best["psnr_db_vs_50"],
+                       exact_ratio_vs_diffusers_compiled=out["runs"]["dpm2m_50"]["seconds"] / secs)
+    return out
