@@ -214,7 +214,7 @@ class LineageApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=selectors.LINEAGE_PAGE_MAX, default=50)
         offset = serializers.IntegerField(min_value=0, default=0)
 
-    @extend_schema(parameters=[QuerySerializer])
+    @extend_schema(parameters=[QuerySerializer], responses={200: dict})
     def get(self, request, video_id: int):
         q = self.QuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)

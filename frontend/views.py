@@ -7,6 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import Throttled
+
+from config.throttling import LoginIpRateThrottle, LoginRateThrottle, SignupRateThrottle, throttle_check
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
@@ -31,10 +34,22 @@ def feed_page(request):
     return render(request, "frontend/feed.html", {"videos": videos, "nav": "feed"})
 
 
+def _throttled(request, form, *throttle_classes, username: str = "") -> bool:
+    """True (and an error on the form) when this address ran out of attempts: the page answers 429."""
+    try:
+        throttle_check(request, *throttle_classes, username=username)
+    except Throttled as exc:
+        form.add_error(None, f"Too many attempts. Try again in {int(exc.wait or 60)} seconds.")
+        return True
+    return False
+
+
 def signup_page(request):
     if request.user.is_authenticated:
         return redirect("frontend:feed")
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and _throttled(request, form, SignupRateThrottle):
+        return render(request, "frontend/signup.html", {"form": form, "nav": "signup"}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = account_services.user_create(**form.cleaned_data)
@@ -49,6 +64,9 @@ def signup_page(request):
 
 def login_page(request):
     form = LoginForm(request.POST or None)
+    if request.method == "POST" and _throttled(request, form, LoginRateThrottle, LoginIpRateThrottle,
+                                               username=request.POST.get("username", "")):
+        return render(request, "frontend/login.html", {"form": form, "nav": "login"}, status=429)
     if request.method == "POST" and form.is_valid():
         user = authenticate(request, **form.cleaned_data)
         if user is None:

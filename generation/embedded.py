@@ -6,7 +6,7 @@ import threading
 log = logging.getLogger(__name__)
 
 
-def embedded_worker_start(*, queues=("gpu", "default")):
+def embedded_worker_start(*, queues=("gpu", "cpu")):
     """Start a solo-pool Celery worker in a daemon thread and return it once it consumes."""
     from celery.worker import WorkController
 

@@ -1,5 +1,7 @@
-"""Every worker process watches for jobs whose worker died (heartbeat gone stale) and recovers them.
-Started once per process: by the Celery `worker_ready` signal and by `manage.py runsite`."""
+"""Every worker process watches for jobs whose worker died (heartbeat gone stale) and recovers them,
+and sends again the message of jobs left queued too long (the broker lost it).
+Started once per process: by the Celery `worker_ready` signal and by `manage.py runsite`; with a
+beat process (`celery -A config beat`) the same sweep also runs as the task generation.jobs_reap."""
 import logging
 import threading
 
@@ -12,12 +14,13 @@ _thread: threading.Thread | None = None
 
 
 def _loop(stop: threading.Event) -> None:
-    from .services import job_reap_stale
+    from .services import job_reap_stale, job_resend_unclaimed
 
     while True:
         try:
             close_old_connections()
             job_reap_stale()
+            job_resend_unclaimed()
         except Exception:
             log.exception("reaping stale jobs failed; will try again")
         finally:

@@ -29,4 +29,4 @@ def job_run(self, job_id: str) -> str:
 
 @shared_task(name="generation.jobs_reap", ignore_result=True)
 def jobs_reap() -> int:
-    return len(services.job_reap_stale())
+    return len(services.job_reap_stale()) + len(services.job_resend_unclaimed())

@@ -10,6 +10,12 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _generous_rate_limits(settings):
+    """Rate limits are tested in tests/security; elsewhere many requests come from one address."""
+    settings.THROTTLE_RATES = {scope: "100000/minute" for scope in settings.THROTTLE_RATES}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _empty_gpu_queue():
     """Unit tests publish real Celery messages; keep the queue they share empty."""
@@ -18,7 +24,7 @@ def _empty_gpu_queue():
     def purge():
         with app.connection_for_write() as conn:
             channel = conn.default_channel
-            for queue in ("gpu", "default"):
+            for queue in ("gpu", "cpu"):
                 try:
                     channel.queue_purge(queue)
                 except Exception:

@@ -5,6 +5,7 @@ from .jobs import (  # noqa: F401
     job_cancel,
     job_create,
     job_reap_stale,
+    job_resend_unclaimed,
     job_retry,
     job_transition,
     job_validate,

@@ -48,7 +48,13 @@ def _enqueue(job: GenerationJob) -> None:
     job_id = str(job.pk)
 
     def send() -> None:
-        job_run.apply_async(args=[job_id], queue="gpu")
+        try:
+            job_run.apply_async(args=[job_id], queue="gpu")
+        except Exception as exc:  # broker down: the row stays queued and job_resend_unclaimed sends it later
+            log.warning("job %s: message not sent (%s: %s); the sweeper will send it again", job_id,
+                        type(exc).__name__, exc)
+            return
+        _sent_mark(job_id)
         fresh = GenerationJob.objects.filter(pk=job_id).select_related("video").first()
         if fresh is not None:
             events.job_announce(fresh)
@@ -184,6 +190,46 @@ def job_retry(*, job: GenerationJob, user) -> GenerationJob:
                    error="")
     _enqueue(job)
     return job
+
+
+def _sent_key(job_id) -> str:
+    return f"generation:sent:{job_id}"
+
+
+def _sent_mark(job_id) -> None:
+    """Remember (in the shared cache) that a message for the job went out just now."""
+    from django.core.cache import cache
+
+    try:
+        cache.set(_sent_key(job_id), 1, timeout=max(1, int(_conf("RESEND_QUEUED_AFTER_S"))))
+    except Exception:  # cache down: the sweeper may send once more; a duplicate message is harmless
+        pass
+
+
+def _sent_recently(job_id) -> bool:
+    from django.core.cache import cache
+
+    try:
+        return bool(cache.get(_sent_key(job_id)))
+    except Exception:
+        return False
+
+
+def job_resend_unclaimed(*, now=None) -> list[GenerationJob]:
+    """Send the message again for jobs queued longer than RESEND_QUEUED_AFTER_S with no message
+    sent in that time: the broker lost it (Redis restarted empty) or the publish failed during an
+    outage. A duplicate message is harmless: only one run can claim a queued job (job_claim)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=_conf("RESEND_QUEUED_AFTER_S"))
+    resent = []
+    for job in GenerationJob.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff).order_by("queued_at")[:500]:
+        if _sent_recently(job.pk):
+            continue
+        with transaction.atomic():
+            _enqueue(job)
+        log.warning("job %s still queued since %s: message sent again", job.pk, job.queued_at)
+        resent.append(job)
+    return resent
 
 
 def job_reap_stale(*, now=None) -> list[GenerationJob]:

@@ -9,7 +9,7 @@ import traceback
 import uuid
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from ..models import GenerationJob
@@ -72,7 +72,11 @@ class Heartbeat:
 
         try:
             while not self.stop.wait(self.every):
-                _still_mine(self.job, self.run_token).update(heartbeat_at=timezone.now())
+                try:
+                    _still_mine(self.job, self.run_token).update(heartbeat_at=timezone.now())
+                except OperationalError as exc:  # database restarting: keep beating once it is back
+                    log.warning("heartbeat of job %s missed (%s)", self.job.pk, exc)
+                    connection.close_if_unusable_or_obsolete()
         except Exception:
             log.exception("heartbeat of job %s failed", self.job.pk)
         finally:
@@ -132,6 +136,7 @@ def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
                 except OperationalError as exc:  # the row's progress is advisory: a locked table must not fail the job
                     log.warning("job %s: progress not written (%s); next step tries again", job.pk, exc)
                     last_write, updated = 0.0, 1
+                    connection.close_if_unusable_or_obsolete()  # a restarted database: reconnect next time
                 if not updated:  # requeued after we were taken for dead, or finished elsewhere
                     log.warning("job %s was taken from run %s; stopping", job.pk, run_token)
                     return "skipped"
@@ -139,12 +144,13 @@ def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
                 frames = ev.frames
         if frames is None:
             raise RuntimeError("the pipeline ended without returning frames")
-        video = _store(job, frames, pipe)
+        # The draft and the job's success commit together: a run killed in between leaves no
+        # video behind, so the requeued run never makes a second one.
         with transaction.atomic():
             fresh = _still_mine(job, run_token).select_for_update().first()
             if fresh is None:
-                video.delete()
                 return "skipped"
+            video = _store(job, frames, pipe)
             job_transition(job=fresh, to=Status.SUCCEEDED, video=video, step=fresh.steps, eta_s=0.0)
         events.job_announce(fresh)
         return Status.SUCCEEDED

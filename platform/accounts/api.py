@@ -7,6 +7,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.throttling import LoginIpRateThrottle, LoginRateThrottle, SignupRateThrottle
+
 from . import selectors, services
 from .models import User
 
@@ -37,6 +39,7 @@ def profile_data(*, user: User, viewer) -> dict:
 
 class SignupApi(APIView):
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [SignupRateThrottle]
 
     class InputSerializer(serializers.Serializer):
         class Meta:
@@ -61,6 +64,7 @@ class TokenApi(APIView):
     """Exchange a username and password for an API token (header `Authorization: Token <key>`)."""
 
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [LoginRateThrottle, LoginIpRateThrottle]  # password guessing: 429
 
     class InputSerializer(serializers.Serializer):
         class Meta:

@@ -19,6 +19,28 @@ SECRET_KEY = env("SECRET_KEY", default="spacetime-embedded-development-key-chang
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Production hardening (DEBUG=false): `manage.py check --deploy` is clean --------------------
+if not DEBUG and "SECRET_KEY" not in env.ENVIRON:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DEBUG=false needs SECRET_KEY in the environment (50+ random characters).")
+# HTTPS everywhere in production; behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=true.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Uploads larger than this stream to a temporary file instead of memory; requests whose non-file
+# fields exceed DATA_UPLOAD_MAX_MEMORY_SIZE are refused (Django's defaults, stated here).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -40,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.outage.ServiceUnavailableMiddleware",  # database/Redis down -> clear 503, never 500
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,8 +161,16 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_BROKER_IN_PROCESS = CELERY_BROKER_URL.startswith("memory://")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ROUTES = {"generation.job_run": {"queue": "gpu"}}
-CELERY_TASK_DEFAULT_QUEUE = "default"
+# "gpu": generation (one process per GPU); "cpu": everything else (sweeps, housekeeping).
+CELERY_TASK_ROUTES = {"generation.job_run": {"queue": "gpu"}, "generation.jobs_reap": {"queue": "cpu"}}
+CELERY_TASK_DEFAULT_QUEUE = "cpu"
+# `celery -A config beat` sends the sweep on this schedule; every worker also sweeps in a thread of
+# its own (generation/reaper.py), so recovery does not depend on a beat process being up.
+CELERY_BEAT_SCHEDULE = {
+    "generation-sweep": {"task": "generation.jobs_reap",
+                         "schedule": env.float("GENERATION_REAP_EVERY_S", default=15.0),
+                         "options": {"expires": 60}},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -180,6 +211,9 @@ GENERATION = {
     "STALE_AFTER_S": env.float("GENERATION_STALE_AFTER_S", default=120.0),
     "REAP_EVERY_S": env.float("GENERATION_REAP_EVERY_S", default=15.0),
     "MAX_ATTEMPTS": env.int("GENERATION_MAX_ATTEMPTS", default=3),
+    # A job still queued this long after its message was sent gets its message sent again (the
+    # broker lost it: Redis restarted without persistence, a publish failed during an outage).
+    "RESEND_QUEUED_AFTER_S": env.float("GENERATION_RESEND_QUEUED_AFTER_S", default=300.0),
     "PROGRESS_WRITE_EVERY_S": 0.5,
 }
 
@@ -201,7 +235,21 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.WriteRateThrottle"],
 }
+# Rate limits (config/throttling.py): "N/second|minute|hour|day"; an empty value turns one off.
+THROTTLE_RATES = {
+    "login": env("THROTTLE_LOGIN", default="10/minute") or None,  # one username from one address
+    "login_ip": env("THROTTLE_LOGIN_IP", default="60/minute") or None,  # any username from one address
+    "signup": env("THROTTLE_SIGNUP", default="30/hour") or None,
+    "write": env("THROTTLE_WRITE", default="300/minute") or None,  # one user's writes
+}
+if REDIS_URL:  # shared by every web process: rate-limit counters
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env("CACHE_PREFIX", default="spacetime"),
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Spacetime API",
     "DESCRIPTION": "Prompts become short videos; post them, follow people, like and comment.",

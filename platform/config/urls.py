@@ -15,6 +15,9 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
+# An outage (database, Redis) that escapes a view is answered 503, anything else 500.
+handler500 = "config.outage.server_error"
+
 if settings.SERVE_MEDIA:
     prefix = settings.MEDIA_URL.lstrip("/")
     urlpatterns += [re_path(rf"^{prefix}(?P<path>.+)$", media_serve, name="media")]
