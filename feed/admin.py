@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Comment, Like, Video
+from .models import Comment, Like, SteeringChip, Video, VideoFeedback, VideoView
 
 
 @admin.register(Video)
@@ -18,3 +18,22 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Like)
+
+
+@admin.register(VideoView)
+class VideoViewAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "video", "view_count", "watch_seconds", "completed", "last_viewed_at")
+    raw_id_fields = ("user", "video")
+
+
+@admin.register(VideoFeedback)
+class VideoFeedbackAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "video", "kind", "created_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("user", "video")
+
+
+@admin.register(SteeringChip)
+class SteeringChipAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "attribute", "weight", "phrase")
+    raw_id_fields = ("user",)

@@ -56,11 +56,31 @@ class Video(models.Model):
     consent_hold = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # --- For You features, written by the services that record signals (feed/for_you/) ---------
+    # The prompt's Flatland attributes as a bit set (feed/for_you/attributes.py), written once at
+    # creation: the feature space of "similar prompts" and of steering chips.
+    tags = models.BigIntegerField(default=0)
+    # Engagement counters, denormalized on write so that ranking reads no COUNT(*). (Named stats_*
+    # because the selectors' visible-only annotations already use like_count etc.)
+    stats_likes = models.PositiveIntegerField(default=0)
+    stats_comments = models.PositiveIntegerField(default=0)
+    stats_remixes = models.PositiveIntegerField(default=0)
+    stats_views = models.PositiveIntegerField(default=0)
+    stats_watch_seconds = models.FloatField(default=0.0)
+    # Time-invariant trending key (feed/for_you/trending.py): log2(score) + published hours / half
+    # life, so ordering by it equals ordering by the decayed score at any moment; NULL = not trending.
+    trending_score = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "visibility", "-published_at"], name="video_feed_idx"),
+            # For You candidates: newest published first, hottest first (each an ordered index scan
+            # with a LIMIT, whatever else the visibility gate adds to the WHERE clause)
+            models.Index(fields=["-published_at"], name="video_published_idx",
+                         condition=models.Q(status="published")),
+            models.Index(fields=["-trending_score"], name="video_trending_idx",
+                         condition=models.Q(status="published", trending_score__isnull=False)),
             models.Index(fields=["owner", "status", "-created_at"], name="video_owner_idx"),
             # opclasses make `LIKE 'prefix%'` use the index on PostgreSQL; other backends ignore them
             models.Index(fields=["lineage_path"], name="video_lineage_idx", opclasses=["varchar_pattern_ops"]),
@@ -87,6 +107,7 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "video"], name="like_unique")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="like_user_recent_idx")]
 
 
 class Comment(models.Model):
@@ -97,3 +118,55 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["author", "-created_at"], name="comment_author_recent_idx")]
+
+
+class VideoView(models.Model):
+    """One person's viewing of one video (one row per pair): the seen-filter of For You and the
+    watch-time signal. Written by the feed page when a card leaves the screen."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="video_views")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="views")
+    view_count = models.PositiveIntegerField(default=1)
+    watch_seconds = models.FloatField(default=0.0)  # summed over every viewing
+    completed = models.BooleanField(default=False)  # watched to the end at least once
+    first_viewed_at = models.DateTimeField(auto_now_add=True)
+    last_viewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "video"], name="video_view_unique")]
+        indexes = [models.Index(fields=["user", "-last_viewed_at"], name="video_view_recent_idx")]
+
+
+class VideoFeedback(models.Model):
+    """What a person told the feed about a video: "see less like this" (the video, its creator and
+    its attributes weigh less) or "hide" (this video never again). Both drop the video itself."""
+
+    class Kind(models.TextChoices):
+        SEE_LESS = "see_less", "See less like this"
+        HIDE = "hide", "Hide"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="video_feedback")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "video", "kind"], name="video_feedback_unique")]
+        indexes = [models.Index(fields=["user", "kind", "-created_at"], name="video_feedback_recent_idx")]
+
+
+class SteeringChip(models.Model):
+    """One weight the viewer put on one Flatland attribute ("more bouncing", "less purple"): shown
+    as an editable chip above the feed and added to the For You score of every matching video."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="steering_chips")
+    attribute = models.CharField(max_length=32)  # a key of feed.for_you.attributes.ATTRIBUTES
+    weight = models.FloatField()  # -3..3, never 0 (a chip of weight 0 is deleted)
+    phrase = models.CharField(max_length=200, blank=True)  # the words it was read from
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "attribute"], name="steering_chip_unique")]

@@ -29,18 +29,21 @@ def _annotated(qs: QuerySet[Video], viewer, visible: QuerySet[Video] | None = No
     return qs
 
 
-def video_visible_qs(*, viewer) -> QuerySet[Video]:
+def video_visible_qs(*, viewer, followee_ids: set[int] | None = None) -> QuerySet[Video]:
     """Every video `viewer` may see: their own (drafts included), and published videos whose
     visibility lets them in, minus accounts with a block between them and videos held for a
     revoked cameo consent (`consent_hold`). Staff see everything. Every read of videos for a
-    viewer starts here, so removal and revocation are honoured everywhere at once."""
+    viewer starts here, so removal and revocation are honoured everywhere at once.
+    `followee_ids`: the viewer's follows when the caller has read them already (one query less)."""
     if viewer.is_authenticated and viewer.is_staff:
         return Video.objects.all()
     published = Q(status=Video.Status.PUBLISHED, consent_hold=False)
     if not viewer.is_authenticated:
         return Video.objects.filter(published, visibility=Video.Visibility.PUBLIC)
+    if followee_ids is None:
+        followee_ids = user_followee_ids(user=viewer)
     audience = Q(visibility=Video.Visibility.PUBLIC) | Q(
-        visibility=Video.Visibility.FOLLOWERS, owner_id__in=user_followee_ids(user=viewer)
+        visibility=Video.Visibility.FOLLOWERS, owner_id__in=followee_ids
     )
     others = Video.objects.filter(published & audience).exclude(owner_id__in=user_blocked_ids(user=viewer))
     own = Video.objects.filter(owner=viewer, consent_hold=False).exclude(status=Video.Status.REMOVED)
@@ -70,7 +73,8 @@ def draft_list(*, owner) -> QuerySet[Video]:
 
 
 def comment_list(*, video: Video) -> QuerySet[Comment]:
-    return Comment.objects.filter(video=video).select_related("author").order_by("created_at", "pk")
+    # removal__isnull: comments moderation removed (moderation.CommentRemoval) are hidden everywhere
+    return Comment.objects.filter(video=video, removal__isnull=True).select_related("author").order_by("created_at", "pk")
 
 
 # --- lineage -------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from accounts.selectors import user_blocked_ids
 from config.exceptions import Conflict
 
 from . import selectors
+from .for_you.attributes import prompt_tags
+from .for_you.services import video_stats_apply
 from .models import Comment, Like, Video
 
 CAPTION_MAX = 300
@@ -34,7 +36,8 @@ def video_create_draft(
     remix_mode: str = "",
 ) -> Video:
     """Store a finished clip (through the configured storage: disk or S3) as its owner's draft.
-    A remix gets its materialized lineage path from its parent (written once, never rewritten)."""
+    A remix gets its materialized lineage path from its parent (written once, never rewritten).
+    The prompt's Flatland attributes are tagged once, here (For You's feature space)."""
     if remix_mode not in Video.RemixMode.values:
         raise ValidationError({"remix_mode": f"Choose one of: {', '.join(m for m in Video.RemixMode.values if m)}."})
     path, depth = "", 0
@@ -59,6 +62,7 @@ def video_create_draft(
         remix_mode=remix_mode if parent is not None else "",
         status=Video.Status.DRAFT,
         visibility=Video.Visibility.PRIVATE,
+        tags=prompt_tags(prompt),
     )
     video.file.save("clip.mp4", ContentFile(mp4), save=False)
     video.poster.save("poster.png", ContentFile(poster_png), save=False)
@@ -87,6 +91,8 @@ def video_publish(*, video: Video, user, visibility: str = Video.Visibility.PUBL
     video.caption = (caption or "").strip()
     video.published_at = timezone.now()
     video.save(update_fields=["status", "visibility", "caption", "published_at"])
+    if video.parent_id is not None:  # a posted remix is engagement with its parent
+        video_stats_apply(video_id=video.parent_id, remixes=1)
     return video
 
 
@@ -133,8 +139,11 @@ def video_remove(*, video: Video, user) -> Video:
     video = Video.objects.select_for_update().get(pk=video.pk)
     if video.owner_id != user.pk and not user.is_staff:
         raise PermissionDenied("Only the owner may remove this video.")
+    was_posted_remix = video.status == Video.Status.PUBLISHED and video.parent_id is not None
     video.status = Video.Status.REMOVED
     video.save(update_fields=["status"])
+    if was_posted_remix:
+        video_stats_apply(video_id=video.parent_id, remixes=-1)
     return video
 
 
@@ -150,13 +159,17 @@ def _interactable(*, video: Video, user) -> None:
 @transaction.atomic
 def video_like(*, video: Video, user) -> Like:
     _interactable(video=video, user=user)
-    like, _ = Like.objects.get_or_create(video=video, user=user)
+    like, created = Like.objects.get_or_create(video=video, user=user)
+    if created:
+        video_stats_apply(video_id=video.pk, likes=1)
     return like
 
 
 @transaction.atomic
 def video_unlike(*, video: Video, user) -> None:
-    Like.objects.filter(video=video, user=user).delete()
+    deleted, _ = Like.objects.filter(video=video, user=user).delete()
+    if deleted:
+        video_stats_apply(video_id=video.pk, likes=-1)
 
 
 @transaction.atomic
@@ -167,7 +180,9 @@ def comment_create(*, video: Video, author, body: str) -> Comment:
     if len(body) > COMMENT_MAX:
         raise ValidationError({"body": f"At most {COMMENT_MAX} characters."})
     _interactable(video=video, user=author)
-    return Comment.objects.create(video=video, author=author, body=body)
+    comment = Comment.objects.create(video=video, author=author, body=body)
+    video_stats_apply(video_id=video.pk, comments=1)
+    return comment
 
 
 @transaction.atomic
@@ -175,3 +190,4 @@ def comment_delete(*, comment: Comment, user) -> None:
     if user.pk not in (comment.author_id, comment.video.owner_id) and not user.is_staff:
         raise PermissionDenied("Only the author or the video's owner may delete this comment.")
     comment.delete()
+    video_stats_apply(video_id=comment.video_id, comments=-1)

@@ -1,0 +1,197 @@
+"""For You ranking: score a few hundred candidates, then place them with the diversity rules.
+
+Pure Python over plain data (no database), so every rule is tested directly. Each candidate's
+score is the sum of its `Reason`s, and those same reasons are what "why am I seeing this" shows:
+an explanation can never mention a signal that did not count, nor hide one that did.
+
+Score terms (weights are the `Reason.weight`s):
+  follow            +1.0   you follow the creator
+  remix_of_liked    +1.2   a remix of a video you liked
+  trending          up to +1.2, 0.2 x log2(1 + decayed trending score) (trending.py)
+  fresh             up to +0.4, falling linearly to 0 at 48 hours old
+  similar           1.2 x the share of your likes, comments and full watches that had each of the
+                    video's attributes, summed (your taste in the Flatland attribute space)
+  steering          0.75 x each chip's weight on an attribute the video has
+  see_less          -0.4 per earlier "see less" of a video sharing an attribute (3 at most each)
+  see_less_creator  -1.0 per "see less" of this creator's videos (3 at most)
+Placement: your own posts of the last hours first (page one only); then three slots in every ten
+(30%) go to fresh uploads from people you do not follow (discovery); and no creator gets more than
+2 cards in any 10 in a row, across pages (the cursor carries the last 9 creators).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import attributes, trending
+
+FOLLOW = 1.0
+REMIX_OF_LIKED = 1.2
+TRENDING_PER_LOG2 = 0.2
+TRENDING_MAX = 1.2
+FRESH_MAX = 0.4
+FRESH_HOURS = 48.0
+SIMILAR = 1.2
+STEERING = 0.75
+SEE_LESS_ATTRIBUTE = 0.4
+SEE_LESS_CREATOR = 1.0
+SEE_LESS_CAP = 3
+
+CREATOR_CAP = 2  # at most this many cards of one creator ...
+CREATOR_WINDOW = 10  # ... in any this many consecutive cards
+DISCOVERY_SLOTS = (2, 5, 8)  # positions (mod 10) kept for fresh uploads of people not followed: 30%
+
+
+@dataclass
+class Candidate:
+    id: int
+    owner_id: int
+    owner_username: str
+    parent_id: int | None
+    tags: int
+    published_at: datetime
+    trending_key: float | None
+    likes: int = 0
+    comments: int = 0
+    remixes: int = 0
+
+
+@dataclass
+class Reason:
+    signal: str
+    weight: float
+    text: str
+
+
+@dataclass
+class Signals:
+    """What the feed knows about the viewer (selectors.viewer_signals reads it)."""
+
+    viewer_id: int | None = None
+    followee_ids: set[int] = field(default_factory=set)
+    liked_ids: set[int] = field(default_factory=set)
+    taste: dict[str, float] = field(default_factory=dict)  # attribute -> share of positive events
+    taste_events: int = 0
+    see_less_attributes: dict[str, int] = field(default_factory=dict)
+    see_less_owners: dict[int, int] = field(default_factory=dict)
+    steering: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Ranked:
+    candidate: Candidate
+    score: float
+    reasons: list[Reason]
+    slot: str = "ranked"  # "own", "discovery" or "ranked": how it was placed
+
+
+def _age_hours(candidate: Candidate, now: datetime) -> float:
+    return max(0.0, (now - candidate.published_at).total_seconds() / 3600.0)
+
+
+def _ago(hours: float) -> str:
+    if hours < 1:
+        return f"{max(1, int(hours * 60))} min ago"
+    if hours < 48:
+        return f"{int(hours)} h ago"
+    return f"{int(hours / 24)} days ago"
+
+
+def _labels(names) -> str:
+    return ", ".join(attributes.label(n) for n in names)
+
+
+def score(candidate: Candidate, signals: Signals, *, now: datetime) -> tuple[float, list[Reason]]:
+    """The score of one candidate and the reasons it is made of (weights sum to the score)."""
+    reasons: list[Reason] = []
+    tags = attributes.attributes_of(candidate.tags)
+    if candidate.owner_id in signals.followee_ids:
+        reasons.append(Reason("follow", FOLLOW, f"You follow @{candidate.owner_username}"))
+    if candidate.parent_id is not None and candidate.parent_id in signals.liked_ids:
+        reasons.append(Reason("remix_of_liked", REMIX_OF_LIKED, "A remix of a video you liked"))
+    hot = trending.decayed_score(candidate.trending_key, now=now)
+    if hot > 0:
+        weight = min(TRENDING_MAX, TRENDING_PER_LOG2 * math.log2(1 + hot))
+        engagement = trending.observed(likes=candidate.likes, comments=candidate.comments, remixes=candidate.remixes)
+        reasons.append(Reason("trending", round(weight, 4),
+                              f"Trending: {candidate.likes} likes, {candidate.comments} comments, "
+                              f"{candidate.remixes} remixes ({engagement} engagements, far above the expected)"))
+    age = _age_hours(candidate, now)
+    if age < FRESH_HOURS:
+        reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), f"New: posted {_ago(age)}"))
+    shared = [t for t in tags if signals.taste.get(t, 0) > 0]
+    if shared:
+        weight = SIMILAR * sum(signals.taste[t] for t in shared)
+        reasons.append(Reason("similar", round(weight, 4), f"Like videos you liked: {_labels(shared)}"))
+    steered = [(t, signals.steering[t]) for t in tags if t in signals.steering]
+    if steered:
+        weight = STEERING * sum(w for _, w in steered)
+        words = ", ".join(f"{'more' if w > 0 else 'less'} {attributes.label(t)} ({w:+g})" for t, w in steered)
+        reasons.append(Reason("steering", round(weight, 4), f"Your steering: {words}"))
+    disliked = [t for t in tags if signals.see_less_attributes.get(t)]
+    if disliked:
+        weight = -SEE_LESS_ATTRIBUTE * sum(min(SEE_LESS_CAP, signals.see_less_attributes[t]) for t in disliked)
+        reasons.append(Reason("see_less", round(weight, 4),
+                              f"You asked to see less like this: {_labels(disliked)}"))
+    owner_less = signals.see_less_owners.get(candidate.owner_id, 0)
+    if owner_less:
+        reasons.append(Reason("see_less_creator", -SEE_LESS_CREATOR * min(SEE_LESS_CAP, owner_less),
+                              f"You asked to see less from @{candidate.owner_username}"))
+    return round(sum(r.weight for r in reasons), 4), reasons
+
+
+def _fits(owner_id: int, recent_owners: list[int]) -> bool:
+    """Would one more card of this creator keep every window of 10 at 2 or fewer of theirs?"""
+    return recent_owners[-(CREATOR_WINDOW - 1):].count(owner_id) < CREATOR_CAP
+
+
+def rank(
+    candidates: list[Candidate],
+    signals: Signals,
+    *,
+    now: datetime,
+    limit: int,
+    position: int = 0,
+    recent_owners: list[int] | None = None,
+    own: list[Candidate] | None = None,
+) -> list[Ranked]:
+    """One page: the viewer's own new posts first, then the best-scored candidates, with discovery
+    slots and the creator cap. `position` is how many cards earlier pages held; `recent_owners`
+    their last creators, so the rules hold across page boundaries."""
+    page: list[Ranked] = []
+    window = list(recent_owners or [])
+    for c in (own or [])[:limit]:
+        page.append(Ranked(c, 0.0, [Reason("own", 0.0, "Your new post: only you see it here")], slot="own"))
+    scored = []
+    for c in candidates:
+        total, reasons = score(c, signals, now=now)
+        scored.append(Ranked(c, total, reasons))
+    scored.sort(key=lambda r: (-r.score, -r.candidate.published_at.timestamp(), -r.candidate.id))
+    discovery = [r for r in scored if r.candidate.owner_id not in signals.followee_ids
+                 and _age_hours(r.candidate, now) < FRESH_HOURS]
+    taken: set[int] = set()
+
+    def take(pool: list[Ranked]) -> Ranked | None:
+        for r in pool:
+            if r.candidate.id not in taken and _fits(r.candidate.owner_id, window):
+                return r
+        return None
+
+    index = position
+    while len(page) < limit:
+        wants_discovery = index % CREATOR_WINDOW in DISCOVERY_SLOTS
+        pick = (take(discovery) if wants_discovery else None)
+        if pick is not None:
+            pick.slot = "discovery"
+            pick.reasons.append(Reason("discovery", 0.0, "A fresh upload from someone you don't follow: "
+                                                          "3 of every 10 cards are kept for discovery"))
+        else:
+            pick = take(scored)
+        if pick is None:
+            break  # only creators at their cap are left: a shorter page, never a flood of one
+        taken.add(pick.candidate.id)
+        window.append(pick.candidate.owner_id)
+        page.append(pick)
+        index += 1
+    return page

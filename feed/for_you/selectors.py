@@ -1,0 +1,233 @@
+"""Reads of the personalized feed: For You, Following, the viewer's signals and steering chips.
+
+Fast by design, whatever the size of the site: every read is a fixed number of indexed queries
+with a LIMIT, all built on the one visibility gate (`feed.selectors.video_visible_qs`).
+
+For You, one page = 14 queries at most, never more with more follows, likes or videos:
+  2  the visibility gate (follows, blocks)
+  5  the viewer's signals (recent likes, comments, full watches, "see less", steering chips)
+  6  candidates: from follows, remixes of liked videos, trending, fresh uploads, similar
+     attributes, the viewer's own new posts (page one only); the seen-filter, hidden and
+     already-served ids are excluded inside each query
+  1  the page's videos with creators, parents and the viewer's likes
+Ranking happens in Python over the few hundred candidates (ranking.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.selectors import user_followee_ids
+
+from ..models import Comment, Like, SteeringChip, Video, VideoFeedback, VideoView
+from ..selectors import video_visible_qs
+from . import attributes, cursor, ranking, trending
+
+PAGE_MAX = 50
+FOLLOW_CANDIDATES = 100
+REMIX_CANDIDATES = 50
+TRENDING_CANDIDATES = 150
+FRESH_CANDIDATES = 150
+SIMILAR_CANDIDATES = 100
+OWN_NEW_HOURS = 6
+OWN_NEW_MAX = 10
+SIGNAL_LIKES = 100
+SIGNAL_COMMENTS = 50
+SIGNAL_WATCHES = 100
+SIGNAL_SEE_LESS = 100
+# Weight of each kind of positive event in the taste vector (one video counts once, at its best).
+TASTE_LIKE, TASTE_COMMENT, TASTE_WATCHED = 1.0, 0.5, 0.5
+SIMILAR_TOP = 3  # the similar query asks for videos sharing two of the viewer's top three attributes
+
+
+@dataclass
+class FeedEntry:
+    video: Video
+    reasons: list[ranking.Reason]
+    score: float | None = None
+    slot: str = "ranked"
+
+    @property
+    def why(self) -> str:
+        return " · ".join(r.text for r in self.reasons)
+
+
+@dataclass
+class FeedPage:
+    entries: list[FeedEntry] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def _page_videos(qs: QuerySet[Video], *, viewer, visible: QuerySet[Video]) -> QuerySet[Video]:
+    """Everything a card shows, in the same query: creator, parent (and whether the viewer may see
+    it, for the attribution), the denormalized counts, the viewer's like."""
+    qs = qs.select_related("owner", "parent__owner").annotate(
+        like_count=F("stats_likes"), comment_count=F("stats_comments"), remix_count=F("stats_remixes"),
+        parent_visible=Exists(visible.filter(pk=OuterRef("parent_id"))),
+    )
+    if viewer.is_authenticated:
+        qs = qs.annotate(liked=Exists(Like.objects.filter(video=OuterRef("pk"), user=viewer)))
+    return qs
+
+
+def _hidden_ids(viewer):
+    return VideoFeedback.objects.filter(user=viewer).values("video_id")
+
+
+def _feed_base(visible: QuerySet[Video]) -> QuerySet[Video]:
+    """Published, not held, as explicit top-level conditions: staff see everything through the
+    gate, and the feed still never shows them a removed or consent-held video."""
+    return visible.filter(status=Video.Status.PUBLISHED, consent_hold=False)
+
+
+# --- signals -------------------------------------------------------------------------------------
+
+def viewer_signals(*, viewer, followee_ids: set[int]) -> ranking.Signals:
+    """The viewer's taste (attribute shares over recent likes, comments and full watches), their
+    "see less" history and their steering chips: five small indexed reads with LIMITs."""
+    signals = ranking.Signals(viewer_id=viewer.pk, followee_ids=set(followee_ids))
+    if not viewer.is_authenticated:
+        return signals
+    best: dict[int, tuple[float, int]] = {}  # video id -> (event weight, tags)
+
+    def note(rows, weight: float) -> None:
+        for video_id, tags in rows:
+            if best.get(video_id, (0.0, 0))[0] < weight:
+                best[video_id] = (weight, tags)
+
+    likes = list(Like.objects.filter(user=viewer).order_by("-created_at")
+                 .values_list("video_id", "video__tags")[:SIGNAL_LIKES])
+    signals.liked_ids = {video_id for video_id, _ in likes}
+    note(likes, TASTE_LIKE)
+    note(Comment.objects.filter(author=viewer).order_by("-created_at")
+         .values_list("video_id", "video__tags")[:SIGNAL_COMMENTS], TASTE_COMMENT)
+    note(VideoView.objects.filter(user=viewer, completed=True).order_by("-last_viewed_at")
+         .values_list("video_id", "video__tags")[:SIGNAL_WATCHES], TASTE_WATCHED)
+    total = sum(weight for weight, _ in best.values())
+    if total:
+        shares: dict[str, float] = {}
+        for weight, tags in best.values():
+            for name in attributes.attributes_of(tags):
+                shares[name] = shares.get(name, 0.0) + weight
+        signals.taste = {name: value / total for name, value in shares.items()}
+        signals.taste_events = len(best)
+    see_less = VideoFeedback.objects.filter(user=viewer, kind=VideoFeedback.Kind.SEE_LESS).order_by("-created_at")
+    for owner_id, tags in see_less.values_list("video__owner_id", "video__tags")[:SIGNAL_SEE_LESS]:
+        signals.see_less_owners[owner_id] = signals.see_less_owners.get(owner_id, 0) + 1
+        for name in attributes.attributes_of(tags):
+            signals.see_less_attributes[name] = signals.see_less_attributes.get(name, 0) + 1
+    signals.steering = dict(SteeringChip.objects.filter(user=viewer).values_list("attribute", "weight"))
+    return signals
+
+
+def steering_chip_list(*, user) -> QuerySet[SteeringChip]:
+    return SteeringChip.objects.filter(user=user).order_by("created_at", "pk")
+
+
+# --- For You -------------------------------------------------------------------------------------
+
+_CANDIDATE_COLUMNS = ("id", "owner_id", "owner__username", "parent_id", "tags", "published_at", "trending_score",
+                      "stats_likes", "stats_comments", "stats_remixes")
+
+
+def _read_candidates(qs: QuerySet[Video], into: dict[int, ranking.Candidate]) -> None:
+    for row in qs.values_list(*_CANDIDATE_COLUMNS):
+        if row[0] not in into:
+            into[row[0]] = ranking.Candidate(*row)
+
+
+def _similar_masks(signals: ranking.Signals) -> list[int]:
+    """Attribute sets to look for: pairs of the viewer's three strongest tastes ("purple" and
+    "circle"), and each attribute a chip asks for more of."""
+    top = [name for name, share in sorted(signals.taste.items(), key=lambda kv: (-kv[1], kv[0])) if share > 0][:SIMILAR_TOP]
+    masks = {attributes.BIT[a] | attributes.BIT[b] for i, a in enumerate(top) for b in top[i + 1:]}
+    if len(top) == 1:
+        masks.add(attributes.BIT[top[0]])
+    masks.update(attributes.BIT[name] for name, weight in signals.steering.items() if weight > 0)
+    return sorted(masks)
+
+
+def _with_all_of(qs: QuerySet[Video], masks: list[int]) -> QuerySet[Video]:
+    """Rows whose tags hold every attribute of at least one mask (a bitwise AND, on any backend)."""
+    condition = Q()
+    for i, mask in enumerate(masks):
+        qs = qs.alias(**{f"tags_and_{i}": F("tags").bitand(mask)})
+        condition |= Q(**{f"tags_and_{i}": mask})
+    return qs.filter(condition)
+
+
+def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) -> FeedPage:
+    """One page of For You. Raises ValidationError({"cursor"}) for a cursor that is not valid."""
+    limit = max(1, min(int(limit), PAGE_MAX))
+    state = cursor.for_you_load(cursor_token, viewer=viewer)
+    now = timezone.now()
+    followee_ids = user_followee_ids(user=viewer)
+    visible = video_visible_qs(viewer=viewer, followee_ids=followee_ids)
+    signals = viewer_signals(viewer=viewer, followee_ids=followee_ids)
+
+    base = _feed_base(visible)
+    if viewer.is_authenticated:
+        seen = VideoView.objects.filter(user=viewer).values("video_id")
+        base = base.exclude(owner=viewer).exclude(pk__in=seen).exclude(pk__in=_hidden_ids(viewer))
+    if state.served:
+        base = base.exclude(pk__in=state.served)
+
+    found: dict[int, ranking.Candidate] = {}
+    if followee_ids:
+        _read_candidates(base.filter(owner_id__in=followee_ids).order_by("-published_at")[:FOLLOW_CANDIDATES], found)
+    if signals.liked_ids:
+        _read_candidates(base.filter(parent_id__in=signals.liked_ids).order_by("-published_at")[:REMIX_CANDIDATES], found)
+    _read_candidates(base.filter(trending_score__gte=trending.key_floor(now=now))
+                     .order_by("-trending_score")[:TRENDING_CANDIDATES], found)
+    _read_candidates(base.filter(published_at__gte=now - timedelta(hours=ranking.FRESH_HOURS))
+                     .order_by("-published_at")[:FRESH_CANDIDATES], found)
+    masks = _similar_masks(signals)
+    if masks:
+        _read_candidates(_with_all_of(base, masks).order_by("-published_at")[:SIMILAR_CANDIDATES], found)
+    own: dict[int, ranking.Candidate] = {}
+    if viewer.is_authenticated and not state.served:
+        mine = (_feed_base(visible).filter(owner=viewer, published_at__gte=now - timedelta(hours=OWN_NEW_HOURS))
+                .exclude(pk__in=VideoView.objects.filter(user=viewer).values("video_id"))
+                .exclude(pk__in=_hidden_ids(viewer)).order_by("-published_at"))
+        _read_candidates(mine[:OWN_NEW_MAX], own)
+
+    ranked = ranking.rank(list(found.values()), signals, now=now, limit=limit, position=state.position,
+                          recent_owners=state.recent_owners, own=list(own.values()))
+    ids = [r.candidate.id for r in ranked]
+    videos = {v.pk: v for v in _page_videos(visible.filter(pk__in=ids), viewer=viewer, visible=visible)} if ids else {}
+    entries = [FeedEntry(videos[r.candidate.id], r.reasons, r.score, r.slot) for r in ranked if r.candidate.id in videos]
+    next_token = None
+    if len(ranked) == limit:
+        placed = [r.candidate for r in ranked if r.slot != "own"]
+        next_token = cursor.for_you_dump(cursor.ForYouCursor(
+            served=state.served + ids,
+            recent_owners=(state.recent_owners + [c.owner_id for c in placed])[-(ranking.CREATOR_WINDOW - 1):],
+            position=state.position + len(placed),
+        ), viewer=viewer)
+    return FeedPage(entries, next_token)
+
+
+# --- Following -----------------------------------------------------------------------------------
+
+def following_page(*, viewer, cursor_token: str | None = None, limit: int = 20) -> FeedPage:
+    """Published videos of the people the viewer follows, newest first, keyset-paged (3 queries)."""
+    limit = max(1, min(int(limit), PAGE_MAX))
+    after = cursor.following_load(cursor_token, viewer=viewer)
+    followee_ids = user_followee_ids(user=viewer)
+    if not followee_ids:
+        return FeedPage()
+    visible = video_visible_qs(viewer=viewer, followee_ids=followee_ids)
+    qs = _feed_base(visible).filter(owner_id__in=followee_ids).exclude(pk__in=_hidden_ids(viewer))
+    if after is not None:
+        qs = qs.filter(Q(published_at__lt=after.published_at) | Q(published_at=after.published_at, pk__lt=after.video_id))
+    rows = list(_page_videos(qs, viewer=viewer, visible=visible).order_by("-published_at", "-pk")[:limit + 1])
+    entries = [FeedEntry(v, [ranking.Reason("follow", 0.0, f"You follow @{v.owner.username}: newest first")])
+               for v in rows[:limit]]
+    next_token = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_token = cursor.following_dump(cursor.FollowingCursor(last.published_at, last.pk), viewer=viewer)
+    return FeedPage(entries, next_token)
