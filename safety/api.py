@@ -5,7 +5,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .selectors import provenance_read
+from .selectors import provenance_lineage, provenance_read
 
 MAX_UPLOAD = 64 * 1024 * 1024
 
@@ -20,7 +20,8 @@ class VerifyInput(serializers.Serializer):
 
 
 class ProvenanceVerifyApi(APIView):
-    """Upload an MP4; get its C2PA manifest, validation state and lineage (parent ingredient)."""
+    """Upload an MP4; get its C2PA manifest, validation state and lineage (parent ingredient, and
+    the clip's video and parent on this instance when this instance signed it)."""
 
     permission_classes = [permissions.AllowAny]
     parser_classes = [MultiPartParser, FormParser]
@@ -29,4 +30,14 @@ class ProvenanceVerifyApi(APIView):
     def post(self, request):
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(provenance_read(mp4=data.validated_data["file"].read()))
+        result = provenance_read(mp4=data.validated_data["file"].read())
+        return Response(result | {"lineage": lineage_data(provenance_lineage(result=result, viewer=request.user))})
+
+
+def lineage_data(lineage: dict) -> dict:
+    """Ids and page addresses of the clip's video and parent on this instance (null: not found or
+    not visible to the caller)."""
+    video, parent = lineage["video"], lineage["parent"]
+    return {"resolved": lineage["resolved"], "video": video.pk if video else None,
+            "parent": parent.pk if parent else None, "parent_id": lineage["parent_id"],
+            "lineage_url": f"/v/{(video or parent).pk}/lineage" if (video or parent) else None}

@@ -5,9 +5,12 @@ The instance signs with its own ES256 chain (a self-made CA and an end-entity ce
 digitalSignature + EKU emailProtection), made by `python manage.py provenance_keygen` or on first
 use. The manifest's first action is `c2pa.created` (a new clip) or `c2pa.opened` naming the parent
 video as a `parentOf` ingredient (a remix, whose parent keeps its own manifest), marks the content as
-trainedAlgorithmicMedia, and records the seed and model version.
+trainedAlgorithmicMedia, and records the seed, the model version and the sha256 of the model's
+weights (over the shipped safetensors shards, computed once per process).
 """
 import datetime as dt
+import functools
+import hashlib
 import io
 import json
 import threading
@@ -87,12 +90,27 @@ def _signer():
     return c2pa.Signer.from_info(info)
 
 
+@functools.lru_cache(maxsize=4)
+def weights_sha256(folder: str) -> str:
+    """sha256 over the model's safetensors shards in name order (computed once per process)."""
+    digest = hashlib.sha256()
+    shards = sorted(Path(folder).glob("*.safetensors"))
+    if not shards:
+        raise FileNotFoundError(f"no .safetensors shards in {folder}")
+    for shard in shards:
+        with shard.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 def mp4_sign(*, mp4: bytes, title: str, seed: int, model_version: str, creator: str = "",
-             parent_mp4: bytes | None = None, parent_id: str = "") -> bytes:
+             parent_mp4: bytes | None = None, parent_id: str = "", weights_hash: str = "",
+             job_id: str = "") -> bytes:
     """The MP4 with an embedded C2PA manifest signed by this instance."""
     import c2pa
 
-    params = {"seed": seed, "model_version": model_version}
+    params = {"seed": seed, "model_version": model_version, "model_weights_sha256": weights_hash or None}
     if parent_mp4 is not None:
         first = {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"], **params},
                  "digitalSourceType": TRAINED}
@@ -110,8 +128,9 @@ def mp4_sign(*, mp4: bytes, title: str, seed: int, model_version: str, creator: 
         "assertions": [
             {"label": "c2pa.actions.v2", "data": {"actions": actions}},
             {"label": "org.spacetime.generation",
-             "data": {"seed": seed, "model_version": model_version, "creator": creator,
-                      "parent_video": parent_id or None, "instance": settings.SAFETY["INSTANCE_NAME"]}},
+             "data": {"seed": seed, "model_version": model_version, "model_weights_sha256": weights_hash or None,
+                      "creator": creator, "job": job_id or None, "parent_video": parent_id or None,
+                      "instance": settings.SAFETY["INSTANCE_NAME"]}},
         ],
     }
     signer = _signer()

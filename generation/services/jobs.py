@@ -134,7 +134,6 @@ def _remix_settings(*, owner, parent, mode, strength, seed, steps, guidance) -> 
     return out
 
 
-@transaction.atomic
 def job_create(*, owner, prompt: str, seed: int | None = None, steps: int | None = None,
                guidance: float | None = None, parent=None, mode: str | None = None,
                strength: float | None = None) -> GenerationJob:
@@ -147,12 +146,19 @@ def job_create(*, owner, prompt: str, seed: int | None = None, steps: int | None
     cleaned = job_validate(prompt=prompt, seed=seed, steps=steps, guidance=guidance) | remix
     from safety.services import prompt_check
 
-    prompt_check(prompt=cleaned["prompt"])  # content policy, before any GPU time (400 naming `prompt`)
-    active = GenerationJob.objects.filter(owner=owner, status__in=GenerationJob.ACTIVE).count()
-    if active >= _conf("MAX_ACTIVE_JOBS_PER_USER"):
-        raise Conflict({"prompt": f"You already have {active} videos in the making; wait for one to finish."})
-    job = GenerationJob.objects.create(owner=owner, parent=parent, **cleaned)
-    _enqueue(job)
+    # content policy, before any GPU time (400 naming `prompt`); outside the transaction so that a
+    # refusal stays recorded for staff review
+    prompt_check(prompt=cleaned["prompt"], user=owner)
+    from moderation.services import generation_quota_check
+
+    with transaction.atomic():
+        type(owner).objects.select_for_update().filter(pk=owner.pk).first()  # one job_create per user at a time
+        generation_quota_check(user=owner)  # daily limit: 429 with the reset time
+        active = GenerationJob.objects.filter(owner=owner, status__in=GenerationJob.ACTIVE).count()
+        if active >= _conf("MAX_ACTIVE_JOBS_PER_USER"):
+            raise Conflict({"prompt": f"You already have {active} videos in the making; wait for one to finish."})
+        job = GenerationJob.objects.create(owner=owner, parent=parent, **cleaned)
+        _enqueue(job)
     return job
 
 

@@ -144,6 +144,11 @@ def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
                 frames = ev.frames
         if frames is None:
             raise RuntimeError("the pipeline ended without returning frames")
+        from safety.services import video_frames_check
+
+        # NSFW and likeness checks; a held clip fails the job. Outside the transaction below, so
+        # the flagged-frames item for staff is kept although the job fails.
+        video_frames_check(job=job, frames=frames)
         # The draft and the job's success commit together: a run killed in between leaves no
         # video behind, so the requeued run never makes a second one.
         with transaction.atomic():
@@ -169,9 +174,11 @@ def _store(job: GenerationJob, frames, pipe):
     from feed.services import video_create_draft
     from generation.dit.video_io import mp4_bytes
 
+    from safety.services import video_provenance_sign, video_watermark
+
+    frames = video_watermark(frames=frames, job=job)  # upscaled 4x, moving "@handle · Spacetime"
     t, h, w, _ = frames.shape
     mp4 = mp4_bytes(frames, fps=pipe.fps)
-    from safety.services import video_provenance_sign
 
     mp4 = video_provenance_sign(mp4=mp4, job=job, model_version=pipe.model_version)  # C2PA manifest
     poster = events.png_bytes(frames[t // 2])

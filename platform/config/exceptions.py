@@ -22,6 +22,25 @@ class DrfConflict(drf_exceptions.APIException):
     default_code = "conflict"
 
 
+class TooManyRequests(DjangoValidationError):
+    """A limit on how much one account may do was reached (HTTP 429 with Retry-After). `body` is
+    the JSON sent back as it is (fields plus, e.g., when the limit resets)."""
+
+    def __init__(self, body: dict, *, retry_after: int):
+        super().__init__(dict(body))
+        self.body, self.retry_after = body, retry_after
+
+
+class DrfTooManyRequests(drf_exceptions.APIException):
+    status_code = 429
+    default_detail = "Too many requests."
+    default_code = "too_many_requests"
+
+    def __init__(self, detail, wait: int):
+        super().__init__(detail=detail)
+        self.wait = wait
+
+
 def _detail(exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
         return exc.message_dict
@@ -29,7 +48,9 @@ def _detail(exc: DjangoValidationError):
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, Conflict):
+    if isinstance(exc, TooManyRequests):
+        exc = DrfTooManyRequests(detail=exc.body, wait=exc.retry_after)
+    elif isinstance(exc, Conflict):
         exc = DrfConflict(detail=_detail(exc))
     elif isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(detail=_detail(exc))

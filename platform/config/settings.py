@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "feed",
     "generation",
     "safety",
+    "moderation",
     "frontend",
 ]
 
@@ -207,6 +208,8 @@ GENERATION = {
     "DEFAULT_GUIDANCE": 2.0,
     "MAX_GUIDANCE": 10.0,
     "MAX_ACTIVE_JOBS_PER_USER": env.int("GENERATION_MAX_ACTIVE_JOBS", default=5),
+    # Jobs one account may start per UTC day (staff are exempt; 0 turns the limit off).
+    "DAILY_LIMIT": env.int("GENERATION_DAILY_LIMIT", default=50),
     # A running job whose heartbeat is older than this is taken as lost with its worker.
     "STALE_AFTER_S": env.float("GENERATION_STALE_AFTER_S", default=120.0),
     "REAP_EVERY_S": env.float("GENERATION_REAP_EVERY_S", default=15.0),
@@ -222,6 +225,9 @@ SAFETY = {
     # The instance's C2PA signing key and certificates (never under MEDIA_ROOT: that is served).
     "SIGNING_DIR": env("SPACETIME_SIGNING_DIR", default=str(BASE_DIR / ".signing")),
     "INSTANCE_NAME": env("SPACETIME_INSTANCE_NAME", default="Spacetime"),
+    # Frame check (safety/frame_check.py): frames checked per clip, NSFW score that holds a clip.
+    "FRAME_SAMPLES": env.int("SPACETIME_FRAME_SAMPLES", default=4),
+    "FRAME_NSFW_THRESHOLD": env.float("SPACETIME_FRAME_NSFW_THRESHOLD", default=0.8),
 }
 
 # --- API -----------------------------------------------------------------------------------
