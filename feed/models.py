@@ -140,7 +140,7 @@ class VideoView(models.Model):
 
 class VideoFeedback(models.Model):
     """What a person told the feed about a video: "see less like this" (the video, its creator and
-    its attributes weigh less) or "hide" (this video never again). Both drop the video itself."""
+    its attributes weigh less, and the video leaves For You) or "hide" (never again, in any feed)."""
 
     class Kind(models.TextChoices):
         SEE_LESS = "see_less", "See less like this"

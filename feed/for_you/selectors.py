@@ -73,14 +73,23 @@ def _page_videos(qs: QuerySet[Video], *, viewer, visible: QuerySet[Video]) -> Qu
     return qs
 
 
-def _hidden_ids(viewer):
-    return VideoFeedback.objects.filter(user=viewer).values("video_id")
+def _hidden_ids(viewer, *, see_less_too: bool = True):
+    """Videos the viewer hid (every feed) or asked to see less like (For You only)."""
+    rows = VideoFeedback.objects.filter(user=viewer)
+    if not see_less_too:
+        rows = rows.filter(kind=VideoFeedback.Kind.HIDE)
+    return rows.values("video_id")
 
 
-def _feed_base(visible: QuerySet[Video]) -> QuerySet[Video]:
-    """Published, not held, as explicit top-level conditions: staff see everything through the
-    gate, and the feed still never shows them a removed or consent-held video."""
-    return visible.filter(status=Video.Status.PUBLISHED, consent_hold=False)
+def _feed_base(visible: QuerySet[Video], *, viewer, followee_ids: set[int]) -> QuerySet[Video]:
+    """Published and not held, as explicit top-level conditions (they also let PostgreSQL use the
+    partial indexes). Staff see everything through the gate, for moderation; their feed still
+    holds only what the audience rules would show anyone: no removed, held or others' private video."""
+    qs = visible.filter(status=Video.Status.PUBLISHED, consent_hold=False)
+    if viewer.is_authenticated and viewer.is_staff:
+        qs = qs.filter(Q(visibility=Video.Visibility.PUBLIC) | Q(owner=viewer)
+                       | Q(visibility=Video.Visibility.FOLLOWERS, owner_id__in=followee_ids))
+    return qs
 
 
 # --- signals -------------------------------------------------------------------------------------
@@ -168,7 +177,7 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) ->
     visible = video_visible_qs(viewer=viewer, followee_ids=followee_ids)
     signals = viewer_signals(viewer=viewer, followee_ids=followee_ids)
 
-    base = _feed_base(visible)
+    base = _feed_base(visible, viewer=viewer, followee_ids=followee_ids)
     if viewer.is_authenticated:
         seen = VideoView.objects.filter(user=viewer).values("video_id")
         base = base.exclude(owner=viewer).exclude(pk__in=seen).exclude(pk__in=_hidden_ids(viewer))
@@ -189,7 +198,7 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) ->
         _read_candidates(_with_all_of(base, masks).order_by("-published_at")[:SIMILAR_CANDIDATES], found)
     own: dict[int, ranking.Candidate] = {}
     if viewer.is_authenticated and not state.served:
-        mine = (_feed_base(visible).filter(owner=viewer, published_at__gte=now - timedelta(hours=OWN_NEW_HOURS))
+        mine = (_feed_base(visible, viewer=viewer, followee_ids=followee_ids).filter(owner=viewer, published_at__gte=now - timedelta(hours=OWN_NEW_HOURS))
                 .exclude(pk__in=VideoView.objects.filter(user=viewer).values("video_id"))
                 .exclude(pk__in=_hidden_ids(viewer)).order_by("-published_at"))
         _read_candidates(mine[:OWN_NEW_MAX], own)
@@ -220,7 +229,7 @@ def following_page(*, viewer, cursor_token: str | None = None, limit: int = 20) 
     if not followee_ids:
         return FeedPage()
     visible = video_visible_qs(viewer=viewer, followee_ids=followee_ids)
-    qs = _feed_base(visible).filter(owner_id__in=followee_ids).exclude(pk__in=_hidden_ids(viewer))
+    qs = _feed_base(visible, viewer=viewer, followee_ids=followee_ids).filter(owner_id__in=followee_ids).exclude(pk__in=_hidden_ids(viewer, see_less_too=False))
     if after is not None:
         qs = qs.filter(Q(published_at__lt=after.published_at) | Q(published_at=after.published_at, pk__lt=after.video_id))
     rows = list(_page_videos(qs, viewer=viewer, visible=visible).order_by("-published_at", "-pk")[:limit + 1])

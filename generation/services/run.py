@@ -115,7 +115,11 @@ def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
     last_write = 0.0
     frames = None
     try:
-        for ev in job_events(job, pipe):
+        from cameos.services import job_cameos_attach, job_cameos_preflight
+
+        # consent re-checked right before generating (it may have been taken back since job_create)
+        cameo_image = job_cameos_preflight(job=job, pipe=pipe)
+        for ev in job_events(job, pipe, cameo_image=cameo_image):
             if GenerationJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
                 done = _finish(job, run_token, Status.CANCELED, step=ev.step)
                 if done is not None:
@@ -156,6 +160,7 @@ def _run_claimed(job: GenerationJob, run_token: str, pipe) -> str:
             if fresh is None:
                 return "skipped"
             video = _store(job, frames, pipe)
+            job_cameos_attach(job=fresh, video=video)  # last consent check under lock; owners told
             job_transition(job=fresh, to=Status.SUCCEEDED, video=video, step=fresh.steps, eta_s=0.0)
         events.job_announce(fresh)
         return Status.SUCCEEDED

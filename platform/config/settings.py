@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "generation",
     "safety",
     "moderation",
+    "cameos",
     "frontend",
 ]
 
