@@ -86,6 +86,9 @@ def video_publish(*, video: Video, user, visibility: str = Video.Visibility.PUBL
         raise ValidationError({"visibility": f"Choose one of: {', '.join(Video.Visibility.values)}."})
     if len(caption or "") > CAPTION_MAX:
         raise ValidationError({"caption": f"At most {CAPTION_MAX} characters."})
+    from cameos.services import video_publish_cameos
+
+    video_publish_cameos(video=video, user=user)  # cameo consent again, and the owner's per-video approval
     video.status = Video.Status.PUBLISHED
     video.visibility = visibility
     video.caption = (caption or "").strip()

@@ -4,11 +4,20 @@ from django.core.exceptions import ValidationError
 from .prompt_check import PromptVerdict, prompt_assess
 
 
-def prompt_check(*, prompt: str, user=None) -> PromptVerdict:
+def prompt_check(*, prompt: str, user=None, cameo_restrictions: list[tuple[str, str]] | None = None) -> PromptVerdict:
     """Raise ValidationError naming the field `prompt` with a specific reason when the prompt breaks
     the content policy; return the verdict when it is allowed. Runs before any GPU time. A refusal
     for a `user` is recorded for staff review (call this outside the transaction that the refusal
-    rolls back, or the record goes with it)."""
+    rolls back, or the record goes with it). `cameo_restrictions`: (handle, "never in political
+    videos") for the cameos the prompt uses; a prompt in a ruled-out topic is refused too."""
+    if cameo_restrictions:
+        from .restrictions import restrictions_assess
+
+        hit = restrictions_assess(prompt, [text for _, text in cameo_restrictions])
+        if hit is not None:
+            handle = next(h for h, text in cameo_restrictions if text == hit.restriction)
+            raise ValidationError({"prompt": f"The owner of the cameo @{handle} does not allow this: {hit.reason()}."},
+                                  code="cameo_restriction")
     verdict = prompt_assess(prompt)
     if not verdict.allowed:
         if user is not None:

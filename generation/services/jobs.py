@@ -144,11 +144,14 @@ def job_create(*, owner, prompt: str, seed: int | None = None, steps: int | None
                             steps=steps, guidance=guidance)
     seed, steps, guidance = remix.pop("seed", seed), remix.pop("steps", steps), remix.pop("guidance", guidance)
     cleaned = job_validate(prompt=prompt, seed=seed, steps=steps, guidance=guidance) | remix
+    from cameos.services import job_cameos_check, job_cameos_record
     from safety.services import prompt_check
 
-    # content policy, before any GPU time (400 naming `prompt`); outside the transaction so that a
-    # refusal stays recorded for staff review
-    prompt_check(prompt=cleaned["prompt"], user=owner)
+    # consent for the cameo the prompt names and every cameo in the parent's lineage (403 naming the field)
+    cameos = job_cameos_check(owner=owner, prompt=cleaned["prompt"], parent=parent)
+    # content policy and the cameos' restrictions, before any GPU time (400 naming `prompt`); outside
+    # the transaction so that a refusal stays recorded for staff review
+    prompt_check(prompt=cleaned["prompt"], user=owner, cameo_restrictions=cameos.restrictions_for(owner))
     from moderation.services import generation_quota_check
 
     with transaction.atomic():
@@ -158,6 +161,7 @@ def job_create(*, owner, prompt: str, seed: int | None = None, steps: int | None
         if active >= _conf("MAX_ACTIVE_JOBS_PER_USER"):
             raise Conflict({"prompt": f"You already have {active} videos in the making; wait for one to finish."})
         job = GenerationJob.objects.create(owner=owner, parent=parent, **cleaned)
+        job_cameos_record(job=job, cameos=cameos)
         _enqueue(job)
     return job
 

@@ -18,9 +18,11 @@ def parent_frames(video) -> np.ndarray:
         return read_video_bytes(f.read())
 
 
-def job_events(job: GenerationJob, pipe) -> Iterator:
+def job_events(job: GenerationJob, pipe, cameo_image=None) -> Iterator:
     """The pipeline's step events for `job`: a clip from noise (generate, prompt_edit: the job
-    already carries the parent's seed and settings), video to video (remix) or a continuation."""
+    already carries the parent's seed and settings), video to video (remix) or a continuation.
+    cameo_image: the picture of the cameo the prompt names (cameos.services.job_cameos_preflight)."""
+    cameo = {"cameo_image": cameo_image} if cameo_image is not None else {}
     if job.mode in (Mode.REMIX, Mode.EXTEND):
         if job.parent is None:
             raise RuntimeError(f"the parent video of this {job.mode} was deleted")
@@ -28,9 +30,9 @@ def job_events(job: GenerationJob, pipe) -> Iterator:
         if job.mode == Mode.REMIX:
             strength = job.strength if job.strength is not None else REMIX_STRENGTH
             return pipe.iter_remix(job.prompt, frames, strength=strength,
-                                   seed=job.seed, steps=job.steps, guidance=job.guidance)
-        return pipe.iter_extend(job.prompt, frames, seed=job.seed, steps=job.steps, guidance=job.guidance)
-    return pipe.iter_generate(job.prompt, seed=job.seed, steps=job.steps, guidance=job.guidance)
+                                   seed=job.seed, steps=job.steps, guidance=job.guidance, **cameo)
+        return pipe.iter_extend(job.prompt, frames, seed=job.seed, steps=job.steps, guidance=job.guidance, **cameo)
+    return pipe.iter_generate(job.prompt, seed=job.seed, steps=job.steps, guidance=job.guidance, **cameo)
 
 
 def video_remix_mode(job: GenerationJob) -> str:

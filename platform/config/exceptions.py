@@ -22,6 +22,16 @@ class DrfConflict(drf_exceptions.APIException):
     default_code = "conflict"
 
 
+class Forbidden(DjangoValidationError):
+    """The user may not do this, said per field like a validation error (HTTP 403)."""
+
+
+class DrfForbidden(drf_exceptions.APIException):
+    status_code = 403
+    default_detail = "You may not do this."
+    default_code = "forbidden"
+
+
 class TooManyRequests(DjangoValidationError):
     """A limit on how much one account may do was reached (HTTP 429 with Retry-After). `body` is
     the JSON sent back as it is (fields plus, e.g., when the limit resets)."""
@@ -52,6 +62,8 @@ def api_exception_handler(exc, context):
         exc = DrfTooManyRequests(detail=exc.body, wait=exc.retry_after)
     elif isinstance(exc, Conflict):
         exc = DrfConflict(detail=_detail(exc))
+    elif isinstance(exc, Forbidden):
+        exc = DrfForbidden(detail=_detail(exc))
     elif isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(detail=_detail(exc))
     elif isinstance(exc, ObjectDoesNotExist) and not isinstance(exc, Http404):

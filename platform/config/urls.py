@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("feed.urls")),
     path("api/", include("generation.urls")),
     path("api/", include("safety.urls")),
+    path("api/", include("cameos.urls")),
     path("", include("moderation.urls")),
     path("", include("safety.page_urls")),
     path("", include("frontend.urls")),
