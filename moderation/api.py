@@ -147,7 +147,8 @@ def notice_data(d: Decision) -> dict:
     appeal = getattr(d, "appeal", None) if d.action == Decision.Action.REMOVE else None
     appealable = (d.action == Decision.Action.REMOVE and appeal is None
                   and removal_in_force(kind=d.target_kind, target_id=d.target_id))
-    return {"id": d.id, "created_at": d.created_at.isoformat(), "action": d.action, "target_kind": d.target_kind,
+    return {"id": d.id, "created_at": d.created_at.isoformat(), "action": d.action, "label": d.get_action_display(),
+            "target_kind": d.target_kind,
             "target_id": d.target_id, "note": d.note, "appealable": appealable,
             "appeal": {"id": appeal.pk, "status": appeal.status} if appeal else None}
 

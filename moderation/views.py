@@ -49,5 +49,5 @@ def frames_image(request, flag_id: int):
 
 @login_required
 def notices_page(request):
-    notices = [notice_data(d) for d in selectors.notice_list(user=request.user)[:50]]
+    notices = [notice_data(d) | {"when": d.created_at} for d in selectors.notice_list(user=request.user)[:50]]
     return render(request, "frontend/notices.html", {"notices": notices, "nav": "notices"})
