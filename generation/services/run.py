@@ -1,5 +1,6 @@
 """What a GPU worker does with one job: claim it, run the DiT step by step with live progress and
 cancel checks, then store the clip (MP4 + poster) as its owner's draft video."""
+import functools
 import logging
 import os
 import socket
@@ -22,10 +23,22 @@ Status = GenerationJob.Status
 
 
 def pipeline_get():
-    """The process-wide DiT pipeline (loaded once per worker process)."""
+    """The process-wide DiT pipeline (loaded once per worker process). With GENERATION_BATCH_MAX
+    above 1 (for a worker with a thread pool: `celery -A config worker -Q gpu -P threads -c 16`),
+    the jobs its threads run at the same time share one network call a step
+    (generation/dit/batching.py); progress and cancel stay per job."""
     from generation.dit.pipeline import get_pipeline
 
-    return get_pipeline()
+    batch_max = settings.GENERATION.get("BATCH_MAX", 1)
+    return _batching_pipeline(batch_max) if batch_max > 1 else get_pipeline()
+
+
+@functools.lru_cache(maxsize=None)
+def _batching_pipeline(batch_max: int):
+    from generation.dit.batching import BatchingPipeline
+    from generation.dit.pipeline import get_pipeline
+
+    return BatchingPipeline(get_pipeline(), max_batch=batch_max)
 
 
 def job_claim(*, job_id, run_token: str, model_version: str) -> GenerationJob | None:

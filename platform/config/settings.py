@@ -219,6 +219,9 @@ GENERATION = {
     # broker lost it: Redis restarted without persistence, a publish failed during an outage).
     "RESEND_QUEUED_AFTER_S": env.float("GENERATION_RESEND_QUEUED_AFTER_S", default=300.0),
     "PROGRESS_WRITE_EVERY_S": 0.5,
+    # >1: a worker's concurrent jobs are denoised together, up to this many a batch
+    # (run it with a thread pool of that size; generation/services/run.py pipeline_get).
+    "BATCH_MAX": env.int("GENERATION_BATCH_MAX", default=1),
 }
 
 # --- Safety --------------------------------------------------------------------------------
