@@ -10,6 +10,9 @@
         by default) and denoised with the prompt
     python -m generation.dit.generate --mode extend --parent PARENT.npy|.mp4 [--new-frames N] --prompt TEXT --out PATH
         the parent followed by N (8 by default) new frames that continue it
+    python -m generation.dit.generate --prompt "@me moving right on a green background" --cameo PIC.png --out PATH
+        a cameo: the picture (any size; centre-cropped to a square) becomes the @handle of the prompt;
+        works in every mode, with models trained with reference conditioning
 
 Prints how each prompt was understood (its Flatland reading) and the time per clip.
 """
@@ -36,6 +39,19 @@ def save_clip(frames: np.ndarray, path: Path, fps: int = 8) -> None:
         raise SystemExit(f"--out must end in .mp4 or .npy, not {path.suffix or 'nothing'}")
 
 
+def read_picture(ap: argparse.ArgumentParser, path: str) -> np.ndarray:
+    """A picture file as RGB uint8 (H, W, 3); Pillow is needed here only."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not Path(path).is_file():
+        ap.error(f"--cameo {path}: no such file")
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        ap.error(f"--cameo {path}: not a picture ({exc})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m generation.dit.generate", description="Text to video (Flatland DiT).")
     src = ap.add_mutually_exclusive_group(required=True)
@@ -48,15 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--guidance", type=float, default=None)
     ap.add_argument("--weights", default=None, help="weights folder (default: generation/dit/weights)")
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    ap.add_argument("--cameo", default=None, help="image an @handle in the prompt refers to")
+    ap.add_argument("--cameo", default=None, help="picture (PNG, JPEG, ...) an @handle in the prompt refers to")
     ap.add_argument("--mode", choices=["generate", "remix", "extend"], default="generate")
     ap.add_argument("--parent", default=None, help="the clip to remix or extend (.npy or .mp4)")
     ap.add_argument("--strength", type=float, default=None, help="remix: noise level 0..1 (default 0.95)")
     ap.add_argument("--new-frames", type=int, default=8, help="extend: how many frames to add (even)")
     args = ap.parse_args(argv)
 
+    cameo = None
     if args.cameo is not None:
-        ap.error("cameo conditioning is not in this model yet")
+        cameo = read_picture(ap, args.cameo)
     parent = None
     if args.mode != "generate":
         if args.parent is None:
@@ -93,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     pipe = Pipeline.load(args.weights or WEIGHTS_DIR, args.device)
     print(f"loaded {pipe.model_version} on {pipe.device} in {time.perf_counter() - t0:.1f}s", flush=True)
+    if cameo is not None and not pipe.supports_cameo:
+        ap.error(f"--cameo: the model {pipe.model_version} has no cameo (reference picture) conditioning")
     longest = pipe.clip_shape[0] - 2
     if args.mode == "extend" and (args.new_frames % 2 or not 2 <= args.new_frames <= longest):
         ap.error(f"--new-frames must be an even number from 2 to {longest}")
@@ -102,14 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.mode == "remix":
             strength = REMIX_STRENGTH if args.strength is None else args.strength
             events = pipe.iter_remix(prompt, parent, strength=strength,
-                                     seed=seed, steps=args.steps, guidance=args.guidance)
+                                     seed=seed, steps=args.steps, guidance=args.guidance, cameo_image=cameo)
         elif args.mode == "extend":
             events = pipe.iter_extend(prompt, parent, new_frames=args.new_frames, seed=seed, steps=args.steps,
-                                      guidance=args.guidance)
+                                      guidance=args.guidance, cameo_image=cameo)
         else:
-            events = pipe.iter_generate(prompt, seed=seed, steps=args.steps, guidance=args.guidance)
-        for event in events:
-            last = event
+            events = pipe.iter_generate(prompt, seed=seed, steps=args.steps, guidance=args.guidance, cameo_image=cameo)
+        try:
+            for event in events:
+                last = event
+        except ValueError as exc:  # the prompt and --cameo do not fit together (names, model support)
+            ap.error(str(exc))
         save_clip(last.frames, out, pipe.fps)
         print(f"[{i + 1}/{len(prompts)}] {prompt!r}\n    understood as: {last.prompt_reading!r}\n"
               f"    {args.mode}, seed {seed}, {last.steps} steps, {len(last.frames)} frames, {time.perf_counter() - start:.2f}s -> {out}", flush=True)

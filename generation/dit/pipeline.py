@@ -1,4 +1,4 @@
-"""Text (and later image) to video: loads the weights once, then generates step by step.
+"""Text (and a cameo picture) to video: loads the weights once, then generates step by step.
 
     pipe = get_pipeline()
     for event in pipe.iter_generate("a red circle moving left on a blue background", seed=1):
@@ -6,6 +6,8 @@
     event.frames                                              # uint8 (T, H, W, 3) on the last one
 
 Same seed, same device, same weights -> the same video (noise is drawn on the CPU generator).
+A prompt that names `@someone` needs `cameo_image=` (any RGB uint8 picture), and a model whose
+config has reference conditioning (`pipe.supports_cameo`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 from . import sampling
 from .checkpoint import load_json, load_sharded
 from .model import DiT, make_config
+from .reference import picture_to_reference
 from .text import NormalizedPrompt, PromptNormalizer, tokenize
 from .vae import VAEConfig, VideoVAE
 
@@ -79,8 +82,28 @@ class Pipeline:
     def read_prompt(self, prompt: str) -> NormalizedPrompt:
         return self.normalizer.normalize(prompt)
 
-    def _text_denoiser(self, prompt: str, steps: int | None, guidance: float | None, seed: int):
-        """Checks the arguments, reads and encodes the prompt; returns (reading, steps, shift, denoise)."""
+    @property
+    def supports_cameo(self) -> bool:
+        """True when the model takes a reference picture (an @handle's cameo)."""
+        return bool(self.dit.cfg.reference)
+
+    def _reference(self, reading: NormalizedPrompt, cameo_image) -> torch.Tensor | None:
+        """The cameo picture as the model's reference (1, 3, 32, 32), after checking it fits the prompt."""
+        if cameo_image is None:
+            if reading.cameos:
+                raise ValueError(f"the prompt names @{reading.cameos[0]} but no cameo picture was given")
+            return None
+        if not self.supports_cameo:
+            raise ValueError(f"the model {self.model_version} has no cameo (reference picture) conditioning")
+        if not reading.cameos:
+            raise ValueError("a cameo picture was given but the prompt names no @handle to show it")
+        if len(set(reading.cameos)) > 1:
+            raise ValueError("the prompt names more than one @handle; this model shows one cameo")
+        return picture_to_reference(cameo_image).to(self.device)
+
+    def _text_denoiser(self, prompt: str, steps: int | None, guidance: float | None, seed: int, cameo_image=None):
+        """Checks the arguments, reads and encodes the prompt; returns (reading, steps, shift, denoise).
+        Guidance contrasts prompt + picture with neither (the plain unconditional model)."""
         sampler = self.config.get("sampler", {})
         steps = int(steps or sampler.get("steps", 20))
         guidance = float(sampler.get("guidance", 2.0) if guidance is None else guidance)
@@ -89,6 +112,7 @@ class Pipeline:
         if not 0 <= seed <= MAX_SEED:
             raise ValueError(f"seed must be between 0 and {MAX_SEED}")
         reading = self.read_prompt(prompt)
+        reference = self._reference(reading, cameo_image)
         ids = torch.tensor([tokenize(reading.words), tokenize([])], device=self.device)  # cond, uncond
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             text, pooled, mask = self.dit.encode_text(ids)
@@ -101,7 +125,14 @@ class Pipeline:
                 rep = n // 2
                 tx, pl, mk = (x.repeat_interleave(rep, 0) for x in (tx, pl, mk))
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-                return self.dit(z, t, tx, pl, mk).float()
+                if reference is None:
+                    return self.dit(z, t, tx, pl, mk).float()
+                k = n // 2 if with_uncond else n  # the conditional half sees the picture, the rest does not
+                ref = reference.expand(k, -1, -1, -1)
+                cond = self.dit(z[:k], t[:k], tx[:k], pl[:k], mk[:k], reference=ref).float()
+                if k == n:
+                    return cond
+                return torch.cat([cond, self.dit(z[k:], t[k:], tx[k:], pl[k:], mk[k:]).float()])
 
         return reading, steps, float(sampler.get("shift", 3.0)), sampling.guided(model_x0, guidance)
 
@@ -128,8 +159,9 @@ class Pipeline:
 
     @torch.no_grad()
     def iter_generate(self, prompt: str, *, seed: int = 0, steps: int | None = None, guidance: float | None = None,
-                      solver: str = "euler") -> Iterator[StepEvent]:
-        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed)
+                      solver: str = "euler", cameo_image: np.ndarray | None = None) -> Iterator[StepEvent]:
+        """cameo_image: RGB uint8 (H, W, 3) of any size, shown as the prompt's @handle."""
+        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed, cameo_image)
         noise = self._noise(seed)
         start = time.perf_counter()
         yield from self._events(sampling.sample_iter(denoise, noise, steps, shift, solver), reading, start,
@@ -175,7 +207,7 @@ class Pipeline:
     def iter_remix(self, prompt: str, parent_frames: np.ndarray, *, strength: float = REMIX_STRENGTH,
                    seed: int = 0,
                    steps: int | None = None, guidance: float | None = None,
-                   solver: str = "euler") -> Iterator[StepEvent]:
+                   solver: str = "euler", cameo_image: np.ndarray | None = None) -> Iterator[StepEvent]:
         """Video to video (SDEdit): the parent's frames are encoded, noised to t = strength along
         the sampler's schedule, and denoised with the new prompt. Motion and layout survive from
         the parent; what the prompt changes is redrawn. strength 0 gives the parent back (through
@@ -183,7 +215,7 @@ class Pipeline:
         if isinstance(strength, bool) or not 0.0 <= float(strength) <= 1.0:
             raise ValueError("strength must be between 0 and 1")
         strength = float(strength)
-        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed)
+        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed, cameo_image)
         start = time.perf_counter()
         z_parent = self.encode_frames(self.fit_frames(parent_frames))
         noise = self._noise(seed)
@@ -204,7 +236,7 @@ class Pipeline:
     @torch.no_grad()
     def iter_extend(self, prompt: str, parent_frames: np.ndarray, *, new_frames: int = 8, seed: int = 0,
                     steps: int | None = None, guidance: float | None = None,
-                    solver: str = "euler") -> Iterator[StepEvent]:
+                    solver: str = "euler", cameo_image: np.ndarray | None = None) -> Iterator[StepEvent]:
         """Continue the parent by `new_frames` frames (latent in-painting). The parent's last
         frames are encoded; the clip being sampled starts with those latent frames, known, and the
         rest is generated with the new prompt. At every step the known frames are held at the
@@ -216,7 +248,7 @@ class Pipeline:
         if isinstance(new_frames, bool) or not isinstance(new_frames, int) or new_frames % 2 \
                 or not 2 <= new_frames <= t_clip - 2:
             raise ValueError(f"new_frames must be an even number from 2 to {t_clip - 2}")
-        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed)
+        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed, cameo_image)
         start = time.perf_counter()
         tail = self.fit_frames(parent_frames, keep="last")
         whole = self.resize_frames(np.asarray(parent_frames))  # every parent frame, resized in space only

@@ -59,7 +59,7 @@ def load_dit_weights(dit: nn.Module, state: dict[str, torch.Tensor]) -> list[str
 def picture_to_reference(picture: np.ndarray | torch.Tensor, size: int = REFERENCE_SIZE) -> torch.Tensor:
     """Any RGB uint8 picture (H, W, 3) -> the model's reference (1, 3, size, size) in [-1, 1]:
     centre-cropped to a square and resized (bilinear, antialiased) with torch, no Pillow."""
-    x = torch.as_tensor(np.ascontiguousarray(picture) if isinstance(picture, np.ndarray) else picture)
+    x = torch.from_numpy(np.array(picture)) if isinstance(picture, np.ndarray) else torch.as_tensor(picture)
     if x.dim() == 3 and x.shape[-1] == 4:  # RGBA: drop alpha
         x = x[..., :3]
     if x.dim() != 3 or x.shape[-1] != 3 or x.dtype != torch.uint8 or min(x.shape[:2]) < 1:

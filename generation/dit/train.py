@@ -2,6 +2,15 @@
 
     python -m generation.dit.train --out weights/ --vae-minutes 2 --dit-minutes 6 --batch 256
 
+Cameo (reference) conditioning, continuing from shipped weights:
+
+    python -m generation.dit.train --out w/ --vae-from generation/dit/weights --resume generation/dit/weights \
+        --cameo-fraction 0.3 --vae-decoder-minutes 1 --dit-minutes 9 --batch 256 --compile
+
+A fixed share of every batch are clips whose subject is a procedural picture (world_sprites.py),
+rendered on the device from a bank of pictures made by the pool workers, with the picture as the
+DiT's reference; CFG dropout drops the text and the reference independently.
+
 Clips are rendered on the training device from specs sampled on the CPU in a background thread,
 so no dataset is stored. Budgets are wall-clock; the learning rate follows a cosine over the
 budget. Every few minutes (and at the end) the EMA weights are written as bf16 safetensors shards
@@ -22,9 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import captions, world
+from . import captions, world, world_sprites
 from .checkpoint import load_json, load_sharded, save_json, save_sharded
 from .model import DiT, count_params, make_config
+from .reference import load_dit_weights
 from .sampling import shift_time
 from .text import tokenize, tokenize_caption
 from .vae import VAEConfig, VideoVAE, psnr
@@ -42,26 +52,38 @@ class Log:
             f.write(line + "\n")
 
 
-def _pool_chunk(args: tuple[int, int]) -> tuple[dict, np.ndarray]:
+def _pool_chunk(args: tuple[int, int, bool]) -> tuple[dict, np.ndarray]:
     """Runs in a worker process: numpy only (torch ops after fork can deadlock)."""
-    seed, n = args
+    seed, n, cameo = args
     rng = random.Random(seed)
-    specs = [world.sample_spec(rng, "train") for _ in range(n)]
+    specs = [world.sample_spec(rng, "train", cameo=cameo) for _ in range(n)]
     ids = np.array([tokenize_caption(captions.training_caption(s, rng)) for s in specs], dtype=np.int64)
-    return {k: v.numpy() for k, v in world.spec_tensors(specs).items()}, ids
+    arrays = {k: v.numpy() for k, v in world.spec_tensors(specs).items()}
+    arrays["cameo"] = np.full(n, cameo)  # present in both pools so their batches concatenate
+    return arrays, ids
+
+
+def _sprite_chunk(args: tuple[int, int]) -> np.ndarray:
+    seed, n = args
+    return world_sprites.training_sprites(seed, n).transpose(0, 3, 1, 2)  # (n, 3, S, S) uint8
+
+
+def _pool_map(fn, jobs: list) -> list:
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(max(1, min(32, (mp.cpu_count() or 2) - 1))) as pool:
+        return pool.map(fn, jobs)
 
 
 class SpecPool:
     """A large pool of training specs + caption ids, built once on all CPU cores and kept on the
-    device; each step draws a random batch with no Python in the loop (the GPU outran the sampler)."""
+    device; each step draws a random batch with no Python in the loop (the GPU outran the sampler).
+    cameo=True: specs whose subject is a picture (drawn from a SpriteBank when rendered)."""
 
-    def __init__(self, size: int, seed: int, device, p_uncond: float):
-        import multiprocessing as mp
-
+    def __init__(self, size: int, seed: int, device, p_uncond: float, cameo: bool = False):
         chunk = 2000
-        jobs = [(seed * 1_000_003 + i, chunk) for i in range(max(1, size // chunk))]
-        with mp.get_context("fork").Pool(max(1, min(32, (mp.cpu_count() or 2) - 1))) as pool:
-            parts = pool.map(_pool_chunk, jobs)
+        jobs = [(seed * 1_000_003 + i, chunk, cameo) for i in range(max(1, size // chunk))]
+        parts = _pool_map(_pool_chunk, jobs)
         self.tensors = {k: torch.from_numpy(np.concatenate([p[0][k] for p in parts])).to(device) for k in parts[0][0]}
         self.ids = torch.from_numpy(np.concatenate([p[1] for p in parts])).to(device)
         self.uncond = torch.tensor(tokenize([]), device=device)
@@ -73,6 +95,68 @@ class SpecPool:
         drop = torch.rand(n, device=self.device) < self.p_uncond  # classifier-free guidance dropout
         ids = torch.where(drop[:, None], self.uncond[None], ids)
         return {k: v[idx] for k, v in self.tensors.items()}, ids
+
+
+class SpriteBank:
+    """Training pictures (uint8, on the device), made once by the pool workers; every draw is
+    randomly flipped and has its colour channels permuted on the device (12x the pictures)."""
+
+    PERMUTATIONS = [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)]
+
+    def __init__(self, size: int, seed: int, device):
+        chunk = 1000
+        parts = _pool_map(_sprite_chunk, [(seed * 7919 + i, chunk) for i in range(max(1, size // chunk))])
+        self.sprites = torch.from_numpy(np.concatenate(parts)).to(device)  # (N, 3, S, S)
+        self.perms = torch.tensor(self.PERMUTATIONS, device=device)
+        self.size, self.device = len(self.sprites), device
+
+    def batch(self, n: int) -> torch.Tensor:
+        x = self.sprites[torch.randint(0, self.size, (n,), device=self.device)]
+        flip = torch.rand(n, device=self.device) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        perm = self.perms[torch.randint(0, len(self.perms), (n,), device=self.device)]  # (n, 3)
+        return torch.gather(x, 1, perm[:, :, None, None].expand_as(x))
+
+
+class Batches:
+    """Each step's batch, in a fixed layout: [plain clips | cameo clips without their picture (the
+    reference dropped for CFG) | cameo clips with their picture]. Fixed group sizes keep tensor
+    shapes constant (one torch.compile graph per group)."""
+
+    def __init__(self, args, device, seed: int, size: int, p_uncond: float, batch: int):
+        self.plain = SpecPool(size, seed, device, p_uncond)
+        self.n_ref = self.n_noref = 0
+        self.cameo = self.bank = None
+        if args.cameo_fraction > 0:
+            n_cameo = max(1, round(batch * args.cameo_fraction))
+            self.n_noref = round(n_cameo * args.p_ref_drop)
+            self.n_ref = n_cameo - self.n_noref
+            self.cameo = SpecPool(max(2000, int(size * args.cameo_fraction)), seed + 17, device, p_uncond, cameo=True)
+            self.bank = SpriteBank(args.sprites, seed + 29, device)
+        self.batch = batch
+
+    def __call__(self) -> tuple[dict, torch.Tensor, torch.Tensor | None]:
+        """spec tensors for world.render_tensors, caption ids, references (n_ref, 3, S, S) in [-1, 1] or None."""
+        n_cameo = self.n_ref + self.n_noref
+        spec_t, ids = self.plain.batch(self.batch - n_cameo)
+        if not n_cameo:
+            return spec_t, ids, None
+        cam_t, cam_ids = self.cameo.batch(n_cameo)
+        pictures = self.bank.batch(n_cameo)
+        spec_t = {k: torch.cat([spec_t[k], cam_t[k]]) for k in spec_t}
+        spec_t["sprite"] = torch.cat([torch.zeros_like(pictures[:1]).expand(self.batch - n_cameo, -1, -1, -1), pictures])
+        return spec_t, torch.cat([ids, cam_ids]), pictures[self.n_noref:].float() / 127.5 - 1.0
+
+
+def predict(forward, z_t, t, text, pooled, mask, reference: torch.Tensor | None) -> torch.Tensor:
+    """The DiT on a Batches layout: the plain part without reference tokens (exactly the plain
+    model), the last len(reference) clips with them."""
+    if reference is None:
+        return forward(z_t, t, text, pooled, mask)
+    k = z_t.shape[0] - reference.shape[0]
+    parts = [] if k == 0 else [forward(z_t[:k], t[:k], text[:k], pooled[:k], mask[:k])]
+    parts.append(forward(z_t[k:], t[k:], text[k:], pooled[k:], mask[k:], reference=reference))
+    return torch.cat(parts)
 
 
 def cosine_lr(base: float, frac: float, warm: float = 0.03, floor: float = 0.1) -> float:
@@ -137,6 +221,67 @@ def calibrate_vae(vae: VideoVAE, device, log: Log, clips: int = 256) -> None:
     log(f"vae: held-out reconstruction PSNR {vae.psnr_heldout:.2f} dB over {len(specs)} clips")
 
 
+@torch.no_grad()
+def cameo_subject_psnr(vae: VideoVAE, device, clips: int = 64, seed: int = 4321) -> float:
+    """PSNR of a VAE round trip over the cameo subject's pixels (held-out pictures, every kind of
+    clip): how much of an uploaded picture the autoencoder lets through at all."""
+    rng = random.Random(seed)
+    specs = []
+    for i, (_, picture) in enumerate(world_sprites.heldout_sprites(clips)):
+        spec = world.sample_spec(rng, kind=world.KINDS[i % 3], cameo=True)
+        spec.subject.sprite = picture
+        specs.append(spec)
+    x_u8 = world.render(specs, device=device)
+    recon = torch.cat([VideoVAE.to_uint8(vae.decode(vae.encode(VideoVAE.to_unit(x_u8[i:i + 16]))))
+                       for i in range(0, clips, 16)])
+    subject = world.subject_masks(specs).to(device)  # (N, T, H, W)
+    err = (recon.float() - x_u8.float()).pow(2).mean(-1)[subject].mean().item()
+    return 99.0 if err == 0 else 10 * math.log10(255.0 ** 2 / err)
+
+
+def finetune_vae_decoder(vae: VideoVAE, args, device, log: Log) -> None:
+    """Trains the decoder alone on plain and cameo clips: the encoder (so every latent the DiT was
+    trained on) stays as it is, while pictures, which the shapes-only decoder never drew, decode sharper."""
+    clips = min(64, args.calib_clips)
+    before = cameo_subject_psnr(vae, device, clips)
+    plain_before, original = getattr(vae, "psnr_heldout", None), copy.deepcopy(vae.decoder.state_dict())
+    args_vae = copy.copy(args)
+    args_vae.cameo_fraction = max(args.cameo_fraction, 0.5)
+    batches = Batches(args_vae, device, args.seed + 101, max(20_000, args.pool // 8), 0.0, args.vae_batch)
+    vae.encoder.requires_grad_(False)
+    vae.decoder.requires_grad_(True).train()
+    opt = torch.optim.AdamW(vae.decoder.parameters(), lr=args.vae_decoder_lr, betas=(0.9, 0.99), weight_decay=0.0)
+    start, step, budget = time.time(), 0, args.vae_decoder_minutes * 60
+    while time.time() - start < budget:
+        spec_t, _, _ = batches()
+        x = VideoVAE.to_unit(world.render_tensors(spec_t, device=device))
+        for g in opt.param_groups:
+            g["lr"] = cosine_lr(args.vae_decoder_lr, (time.time() - start) / budget)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            with torch.no_grad():
+                mean, logvar = vae.encoder(x)
+                z = mean + torch.randn_like(mean) * (0.5 * logvar.clamp(-20, 5)).exp()
+            recon = vae.decoder(z)
+        loss = F.mse_loss(recon.float(), x) + 0.5 * F.l1_loss(recon.float(), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.decoder.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % 100 == 0 or step == 1:
+            log(f"vae decoder step {step} loss {loss.item():.5f}")
+    vae.eval()
+    vae.cameo_subject_psnr = cameo_subject_psnr(vae, device, clips)
+    log(f"vae decoder: {step} steps; cameo subject PSNR {before:.2f} -> {vae.cameo_subject_psnr:.2f} dB")
+    calibrate_vae(vae, device, log, args.calib_clips)
+    if plain_before is not None and vae.psnr_heldout < plain_before - args.vae_decoder_max_drop:
+        # plain clips are most of what people make: a decoder that draws them worse is not kept
+        vae.decoder.load_state_dict(original)
+        log(f"vae decoder: plain PSNR fell {plain_before:.2f} -> {vae.psnr_heldout:.2f} dB; kept the original decoder")
+        vae.cameo_subject_psnr = before
+        calibrate_vae(vae, device, log, args.calib_clips)
+
+
 # ------------------------------------------------------------------------------------------------
 # Phase 2: the DiT
 
@@ -155,7 +300,7 @@ def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> Non
     save_sharded(vae.state_dict(), folder, "vae")
     config = {
         "version": args.version,
-        "dit": {"name": args.config},
+        "dit": {"name": args.config, **({"overrides": {"reference": True}} if dit.cfg.reference else {})},
         "vae": {},
         "sampler": {"steps": 20, "shift": args.shift, "guidance": 2.0},
         "training": info,
@@ -164,11 +309,11 @@ def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> Non
 
 
 def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
-    dit = DiT(make_config(args.config)).to(device)
+    dit = DiT(make_config(args.config, reference=args.cameo_fraction > 0)).to(device)
     if args.resume:
         state = load_sharded(Path(args.resume), "dit")
-        dit.load_state_dict({k: v.float() for k, v in state.items()})
-        log(f"dit: resumed from {args.resume}")
+        fresh = load_dit_weights(dit, {k: v.float() for k, v in state.items()})
+        log(f"dit: resumed from {args.resume}" + (f" (new, initialised: {', '.join(fresh)})" if fresh else ""))
     ema = copy.deepcopy(dit).eval().requires_grad_(False)
     params = [p for p in dit.parameters() if p.requires_grad]
     ema_params = list(ema.parameters())
@@ -183,13 +328,15 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
     log(f"dit {args.config}: {count_params(dit) / 1e6:.2f}M params, {dit.cfg.tokens} tokens, "
         f"{flops / 1e9:.1f} GFLOP per training clip, batch {args.batch}, budget {args.dit_minutes} min")
     t0 = time.time()
-    pool = SpecPool(args.pool, args.seed, device, args.p_uncond)
-    log(f"spec pool: {pool.size} training clips in {time.time() - t0:.1f} s")
+    batches = Batches(args, device, args.seed, args.pool, args.p_uncond, args.batch)
+    log(f"spec pool: {batches.plain.size} training clips" + (
+        f", {batches.cameo.size} cameo clips, {batches.bank.size} pictures; per batch {batches.n_ref} cameo clips "
+        f"with their picture, {batches.n_noref} without" if batches.cameo else "") + f" in {time.time() - t0:.1f} s")
     start, last_save, step, seen = time.time(), time.time(), 0, 0
     budget = args.dit_minutes * 60
-    window_t, window_clips, losses = time.time(), 0, []
+    window_t, window_clips, losses, cameo_losses = time.time(), 0, [], []
     while time.time() - start < budget:
-        spec_t, ids = pool.batch(args.batch)
+        spec_t, ids, reference = batches()
         with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             x0 = vae.encode(VideoVAE.to_unit(world.render_tensors(spec_t, device=device))).float()
         b = x0.shape[0]
@@ -204,17 +351,18 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             text, pooled, mask = dit.encode_text(ids)
             try:
-                x0_hat = forward(z_t, t, text, pooled, mask).float()
+                x0_hat = predict(forward, z_t, t, text, pooled, mask, reference).float()
             except Exception as exc:  # a failed compile must not cost the run: fall back to eager
                 if forward is dit:
                     raise
                 log(f"torch.compile failed ({type(exc).__name__}: {exc}); continuing eagerly")
                 forward = dit
-                x0_hat = forward(z_t, t, text, pooled, mask).float()
+                x0_hat = predict(forward, z_t, t, text, pooled, mask, reference).float()
         # x0 prediction, loss on the implied velocity ((x0 - x0_hat) / t)^2 with t floored at 0.25:
         # a lower floor (0.05, up to 400x weight) spent the model on fine detail at low noise and
         # left the layout, decided at high noise, incoherent across frames
-        loss = ((x0_hat - x0) / tt.clamp(min=args.t_floor)).pow(2).mean()
+        per_clip = ((x0_hat - x0) / tt.clamp(min=args.t_floor)).pow(2).mean(dim=(1, 2, 3, 4))
+        loss = per_clip.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -225,22 +373,26 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
         seen += b
         window_clips += b
         losses.append(loss.detach())
+        if reference is not None:
+            cameo_losses.append(per_clip[-len(reference):].detach().mean())
         if step % args.log_every == 0:
             now = time.time()
             rate = window_clips / (now - window_t)
             mean_loss = torch.stack(losses).mean().item()
+            cameo = f" (cameo clips {torch.stack(cameo_losses).mean().item():.4f})" if cameo_losses else ""
             elapsed = now - start
-            log(f"dit step {step} loss {mean_loss:.4f} lr {opt.param_groups[0]['lr']:.2e} "
+            log(f"dit step {step} loss {mean_loss:.4f}{cameo} lr {opt.param_groups[0]['lr']:.2e} "
                 f"{rate:.0f} clips/s {rate * flops / 1e12:.0f} TFLOP/s "
                 f"[{'#' * int(20 * elapsed / budget):<20}] {elapsed / 60:.1f}/{budget / 60:.1f} min")
-            window_t, window_clips, losses = now, 0, []
+            window_t, window_clips, losses, cameo_losses = now, 0, [], []
         if time.time() - last_save > args.save_minutes * 60:
             save_weights(out, ema, vae, args, {"steps": step, "clips": seen, "partial": True})
             last_save = time.time()
             log(f"checkpoint at step {step} -> {out}")
     info = {"steps": step, "clips": seen, "minutes": (time.time() - start) / 60, "batch": args.batch,
             "lr": args.lr, "shift": args.shift, "ema": args.ema, "params": count_params(dit),
-            "vae_psnr_heldout": getattr(vae, "psnr_heldout", None), "device": torch.cuda.get_device_name()
+            "vae_psnr_heldout": getattr(vae, "psnr_heldout", None), "cameo_fraction": args.cameo_fraction,
+            "vae_cameo_subject_psnr": getattr(vae, "cameo_subject_psnr", None), "device": torch.cuda.get_device_name()
             if device.type == "cuda" else "cpu"}
     save_weights(out, ema, vae, args, info)
     log(f"dit: done, {step} steps, {seen} clips; weights in {out}")
@@ -270,6 +422,15 @@ def main(argv=None) -> None:
     ap.add_argument("--t-floor", type=float, default=0.25)
     ap.add_argument("--calib-clips", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cameo-fraction", type=float, default=0.0,
+                    help="share of every batch whose subject is a picture given as the reference (0: plain model)")
+    ap.add_argument("--p-ref-drop", type=float, default=0.1, help="CFG dropout of the reference (cameo clips)")
+    ap.add_argument("--sprites", type=int, default=50_000, help="training pictures in the bank")
+    ap.add_argument("--vae-decoder-minutes", type=float, default=0.0,
+                    help="fine-tune the VAE decoder (encoder frozen) on plain + cameo clips before the DiT")
+    ap.add_argument("--vae-decoder-lr", type=float, default=3e-4)
+    ap.add_argument("--vae-decoder-max-drop", type=float, default=1.0,
+                    help="dB of plain held-out PSNR the decoder fine-tune may lose before it is undone")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -290,6 +451,8 @@ def main(argv=None) -> None:
             log(f"vae from {args.vae_from} ({load_json(prev).get('training', {})})")
     else:
         vae = train_vae(args, device, log)
+    if args.vae_decoder_minutes > 0:
+        finetune_vae_decoder(vae, args, device, log)
     vae.requires_grad_(False)
     if args.dit_minutes > 0:
         train_dit(args, vae, device, log, out)

@@ -94,8 +94,11 @@ def _bucket(key: str, buckets: int) -> int:
 
 
 def is_held_out(spec: ClipSpec) -> bool:
-    """A fixed ~1/8 of (colour, shape, background) triples and of object pairs is held out."""
+    """A fixed ~1/8 of (colour, shape, background) triples and of object pairs is held out. Cameo
+    clips are never held out by their spec: what is held out for them is the picture (world_sprites)."""
     a = spec.subject
+    if a.is_cameo:
+        return False
     if spec.kind == "pair":
         b = spec.objects[1]
         return _bucket(f"pair|{a.colour}|{a.shape}|{b.colour}|{b.shape}", 8) == 0
@@ -191,7 +194,7 @@ def sample_spec(rng: random.Random, split: str = "train", kind: str | None = Non
     cameo: the subject is a picture (CAMEO) instead of a coloured shape; its sprite is set by the caller."""
     for _ in range(1000):
         spec = _sample_any(rng, kind or rng.choices(KINDS, weights=[0.6, 0.25, 0.15])[0], cameo)
-        if (split == "heldout") == is_held_out(spec):
+        if cameo or (split == "heldout") == is_held_out(spec):
             return spec
     raise RuntimeError("could not sample a spec for split " + split)
 
@@ -216,6 +219,21 @@ def _sample_any(rng: random.Random, kind: str, cameo: bool = False) -> ClipSpec:
     relation = rng.choice(RELATIONS)
     a.track, b.track = _pair_tracks(rng, relation, a.half_size, b.half_size)
     return ClipSpec("pair", background, [a, b], relation=relation)
+
+
+def cameo_version(spec: ClipSpec, rng: random.Random, picture: np.ndarray) -> ClipSpec:
+    """The same clip (kind, background, motion, relation, second object, wall) with the subject
+    replaced by a picture; tracks are redrawn for the cameo's size so it stays inside the frame."""
+    a = spec.subject
+    cam = ObjectSpec(CAMEO, CAMEO, a.size, a.motion, sprite=picture)
+    others = [ObjectSpec(o.colour, o.shape, o.size, o.motion, o.track.copy()) for o in spec.objects[1:]]
+    if spec.kind == "single":
+        cam.track = make_track(rng, a.motion, a.size, cam.half_size)
+    elif spec.kind == "wall":
+        cam.track = _wall_track(rng, a.motion, cam.half_size, spec.wall_x)
+    else:
+        cam.track, others[0].track = _pair_tracks(rng, spec.relation, cam.half_size, others[0].half_size)
+    return ClipSpec(spec.kind, spec.background, [cam, *others], spec.relation, spec.wall_x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,6 +327,16 @@ def paste_sprites(sprite: torch.Tensor, half: torch.Tensor, track: torch.Tensor,
         got = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
         out = got if out is None else torch.where((half == h)[:, None, None, None], got, out)
     return out.view(b, 3, track.shape[1], *xs.shape).permute(0, 2, 3, 4, 1)
+
+
+def subject_masks(specs: list[ClipSpec], resolution: int = RESOLUTION) -> torch.Tensor:
+    """Where each clip's subject shows: bool (B, T, H, W), the wall's columns excluded."""
+    t = spec_tensors(specs)
+    centres = (torch.arange(resolution, dtype=torch.float32) + 0.5) * RESOLUTION / resolution
+    ys, xs = torch.meshgrid(centres, centres, indexing="ij")
+    mask = _shape_masks(t["shape"][:, 0], t["radius"][:, 0], t["track"][:, 0, :, 0], t["track"][:, 0, :, 1], xs, ys)
+    wall = (xs[None] - t["wall"][:, None, None]).abs() <= WALL_HALF_WIDTH
+    return mask & ~wall[:, None]
 
 
 def render(specs: list[ClipSpec], resolution: int = RESOLUTION, device="cpu") -> torch.Tensor:
