@@ -247,7 +247,7 @@ def finetune_vae_decoder(vae: VideoVAE, args, device, log: Log) -> None:
     plain_before, original = getattr(vae, "psnr_heldout", None), copy.deepcopy(vae.decoder.state_dict())
     args_vae = copy.copy(args)
     args_vae.cameo_fraction = max(args.cameo_fraction, 0.5)
-    batches = Batches(args_vae, device, args.seed + 101, max(20_000, args.pool // 8), 0.0, args.vae_batch)
+    batches = Batches(args_vae, device, args.seed + 101, max(2000, args.pool // 8), 0.0, args.vae_batch)
     vae.encoder.requires_grad_(False)
     vae.decoder.requires_grad_(True).train()
     opt = torch.optim.AdamW(vae.decoder.parameters(), lr=args.vae_decoder_lr, betas=(0.9, 0.99), weight_decay=0.0)

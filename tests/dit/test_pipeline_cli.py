@@ -51,11 +51,14 @@ def test_cli_prompts_file_writes_numbered_clips(tiny_weights, tmp_path):
     assert np.load(out / "0001.npy").shape == (16, 64, 64, 3)
 
 
-def test_cli_rejects_cameo(tiny_weights, tmp_path, capsys):
+def test_cli_rejects_cameo_on_a_model_without_reference_conditioning(tiny_weights, tmp_path, capsys):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
     with pytest.raises(SystemExit):
-        generate.main(["--prompt", "@ana waving", "--cameo", "x.png", "--weights", str(tiny_weights),
+        generate.main(["--prompt", "@ana waving", "--cameo", str(tmp_path / "x.png"), "--weights", str(tiny_weights),
                        "--out", str(tmp_path / "x.npy")])
-    assert "cameo conditioning is not in this model yet" in capsys.readouterr().err
+    assert "has no cameo (reference picture) conditioning" in capsys.readouterr().err
 
 
 def test_contact_sheet(tiny_weights, tmp_path):
