@@ -11,6 +11,12 @@ from PIL import Image
 from benchmarks.cameos.pictures import encode, picture
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """These tests make many accounts; the password hash is not what they test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def picture_bytes():
     def make(seed: int = 0, kind: str = "face", fmt: str = "PNG", size: int = 256, **params) -> bytes:
