@@ -28,21 +28,22 @@ def _clip():
 def _decode_line(mask: np.ndarray) -> tuple[str, tuple[int, int]]:
     """Read one line of bitmap-font text out of a bool mask of text pixels: try every glyph-cell
     alignment around the pixels' bounding box, match each cell to the closest glyph, keep the
-    alignment that matches best. Returns (text, (top, left) of its first cell)."""
+    alignment with the fewest mismatched pixels. Returns (text, (top, left) of its first cell)."""
     ys, xs = np.nonzero(mask)
     top, left, right = ys.min(), xs.min(), xs.max()
-    best = (-1, "", (0, 0))
+    best = (None, "", (0, 0))
     for y0 in range(max(0, top - GLYPH_H + 1), top + 1):
         for x0 in range(max(0, left - GLYPH_W + 1), left + 1):
-            text, score = "", 0
+            text, misses = "", 0
             for x in range(x0, right + 1, GLYPH_W):
                 cell = np.zeros((GLYPH_H, GLYPH_W), bool)
                 part = mask[y0:y0 + GLYPH_H, x:x + GLYPH_W]
                 cell[:part.shape[0], :part.shape[1]] = part
-                char, agree = max(((c, int((t == cell).sum())) for c, t in TEMPLATES.items()), key=lambda p: p[1])
-                text, score = text + char, score + agree
-            if score > best[0]:
-                best = (score, text, (y0, x0))
+                char, miss = min(((c, int((t != cell).sum())) for c, t in TEMPLATES.items()), key=lambda p: p[1])
+                text, misses = text + char, misses + miss
+            misses += int(mask[y0 + GLYPH_H:].sum())  # text below the line is missed too
+            if best[0] is None or misses < best[0]:
+                best = (misses, text, (y0, x0))
     return best[1].strip(), best[2]
 
 
