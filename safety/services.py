@@ -62,40 +62,38 @@ class ClipHeldForReview(Exception):
 def video_frames_check(*, job, frames) -> None:
     """Check a generated clip's frames before it is stored: NSFW classifier on a few sampled
     frames, then the likeness check for cameos. Raises ClipHeldForReview (after recording the
-    frames for staff) when either holds it; a clip staff released after a false hold passes."""
+    frames for staff) when either holds it; a check whose hold staff released for this job (a false
+    hold) is not run again."""
     from django.conf import settings
 
     from moderation.services import frames_flag, frames_released
 
     from .frame_check import frames_assess
 
-    if frames_released(job=job):
-        return
-    verdict = frames_assess(frames, threshold=settings.SAFETY["FRAME_NSFW_THRESHOLD"],
-                            samples=settings.SAFETY["FRAME_SAMPLES"])
-    if not verdict.allowed:
-        frames_flag(job=job, check_name="nsfw", reason=verdict.reason, frames=frames,
-                    frame_indices=verdict.frame_indices, scores=verdict.scores)
-        raise ClipHeldForReview(f"{verdict.reason} The clip was held for review and not stored.")
-    frame_likeness_check(job=job, frames=frames)
+    if not frames_released(job=job, check_name="nsfw"):
+        verdict = frames_assess(frames, threshold=settings.SAFETY["FRAME_NSFW_THRESHOLD"],
+                                samples=settings.SAFETY["FRAME_SAMPLES"])
+        if not verdict.allowed:
+            frames_flag(job=job, check_name="nsfw", reason=verdict.reason, frames=frames,
+                        frame_indices=verdict.frame_indices, scores=verdict.scores)
+            raise ClipHeldForReview(f"{verdict.reason} The clip was held for review and not stored.")
+    if not frames_released(job=job, check_name="likeness"):
+        frame_likeness_check(job=job, frames=frames)
 
 
 def frame_likeness_check(*, job, frames) -> None:
     """The likeness check: a registered cameo found in the frames when the job had no consent for
-    it holds the clip, like the NSFW check. The finding itself belongs to the cameos app
-    (`cameos.services.cameos_found_in_frames(frames, allowed_cameo_ids)` -> the cameos found that
-    are not allowed); while that app is not in the tree there are no registered cameos to find."""
-    try:
-        from cameos.services import cameos_found_in_frames
-    except ImportError:
-        return
-    related = getattr(job, "cameos", None)  # the cameos this job was granted (consent checked in job_create)
-    allowed = list(related.values_list("pk", flat=True)) if related is not None else []
-    found = list(cameos_found_in_frames(frames, allowed))
+    it holds the clip, like the NSFW check. The finding belongs to the cameos app
+    (`cameos.services.cameos_found_in_frames(frames, allowed_cameo_ids)`: the cameos seen that are
+    not allowed); the cameos a job may show are those recorded for it at job_create (job.cameos)."""
+    from cameos.services import cameos_found_in_frames
+
+    found = list(cameos_found_in_frames(frames, list(job.cameos.values_list("pk", flat=True))))
     if found:
         from moderation.services import frames_flag
 
-        reason = (f"The clip shows {len(found)} registered cameo(s) without their consent for this video.")
+        handles = ", ".join(f"@{cameo.handle}" for cameo in found)
+        reason = f"The clip shows the cameo {handles} without consent for this video."
         frames_flag(job=job, check_name="likeness", reason=reason, frames=frames,
                     frame_indices=list(range(len(frames))), scores=[])
         raise ClipHeldForReview(f"{reason} The clip was held for review and not stored.")

@@ -40,6 +40,6 @@ def frames_flag(*, job, check_name: str, reason: str, frames: np.ndarray, frame_
     )
 
 
-def frames_released(*, job) -> bool:
-    """Did staff release this job's clip after the frame check held it (a false hold)?"""
-    return FlaggedFrames.objects.filter(job=job, released=True).exists()
+def frames_released(*, job, check_name: str) -> bool:
+    """Did staff release this job's clip after `check_name` (nsfw, likeness) held it (a false hold)?"""
+    return FlaggedFrames.objects.filter(job=job, check_name=check_name, released=True).exists()

@@ -81,3 +81,35 @@ def test_a_held_clip_fails_the_job_is_queued_for_staff_and_releasing_it_stores_t
     job.refresh_from_db()
     assert job.video is not None and job.video.owner == alice
     assert list(Decision.objects.values_list("action", "target_kind")) == [("restore", "frames")]
+
+
+@pytest.mark.django_db
+def test_a_cameo_seen_without_consent_holds_the_clip_and_one_recorded_for_the_job_does_not(alice, bob):
+    """The likeness hook calls the cameos app's real check (cameos_found_in_frames) on a Flatland
+    clip whose subject is bob's registered picture, made the way benchmarks/cameos/frames.py does."""
+    import random
+
+    import numpy as np
+
+    from benchmarks.cameos.pictures import encode, picture
+    from cameos.models import CameoUse
+    from cameos.services import cameo_create
+    from generation.dit import world
+    from generation.dit.video_io import mp4_bytes, read_video_bytes
+    from safety.services import ClipHeldForReview, video_frames_check
+
+    image = picture("face", 5001, size=128)
+    cameo = cameo_create(owner=bob, handle="bobface", image=encode(image))
+    rng = random.Random(3)
+    spec = world.cameo_version(world.sample_spec(rng, kind="single", cameo=True), rng,
+                               np.asarray(image.convert("RGB").resize((32, 32))))
+    frames = read_video_bytes(mp4_bytes(world.render_numpy(spec)))
+    job = GenerationJob.objects.create(owner=alice, prompt="a face moving right", seed=1, steps=2, guidance=2.0)
+    with pytest.raises(ClipHeldForReview, match="@bobface without consent"):
+        video_frames_check(job=job, frames=frames)
+    flag = FlaggedFrames.objects.get()
+    assert (flag.check_name, flag.user, flag.job) == ("likeness", alice, job)
+
+    allowed = GenerationJob.objects.create(owner=alice, prompt="@bobface moving right", seed=1, steps=2, guidance=2.0)
+    CameoUse.objects.create(cameo=cameo, job=allowed, user=alice)
+    video_frames_check(job=allowed, frames=frames)  # consented for this job: passes
