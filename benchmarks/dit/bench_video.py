@@ -17,7 +17,9 @@ from common import WAN, psnr
 from generation.dit.sampling import guided, sample_iter
 
 GUIDANCE, SHIFT = 5.0, 3.0
-VARIANTS = [("dpm2m", 50), ("dpm2m", 25), ("dpm2m", 20), ("dpm2m", 16)]
+# With random weights the trajectory is far from smooth: on the first H200 run 25 steps reached
+# only 15.9 dB against 50 (20 steps 14.5, 16 steps 15.6), so one fewer-step setting is kept as a check.
+VARIANTS = [("dpm2m", 50), ("dpm2m", 25)]
 
 
 def _events_time(fn) -> tuple[float, object]:
@@ -30,7 +32,7 @@ def _events_time(fn) -> tuple[float, object]:
     return a.elapsed_time(b) / 1000, out
 
 
-def run(model, peer, ceiling: float, checkpoint, budget_s: float = 150.0) -> dict:
+def run(model, peer, out: dict, checkpoint, budget_s: float = 150.0) -> dict:
     g = torch.Generator(device="cuda").manual_seed(7)
     c, t, h, w = WAN["latent"]
     noise = torch.randn(1, c, t, h, w, device="cuda", generator=g, dtype=torch.bfloat16)
@@ -42,7 +44,7 @@ def run(model, peer, ceiling: float, checkpoint, budget_s: float = 150.0) -> dic
         return model(z, tt, text2, pooled2).float() if with_uncond else model(z, tt, cond, cond.mean(1)).float()
 
     denoise = guided(lambda z, tt, u: model_x0(z.to(torch.bfloat16), tt, u), GUIDANCE)
-    out: dict = dict(guidance=GUIDANCE, shift=SHIFT, cfg="one batch of 2", runs={})
+    out.update(guidance=GUIDANCE, shift=SHIFT, cfg="one batch of 2", runs={})
     start, ref = time.time(), None
     with torch.no_grad():
         for solver, steps in VARIANTS:
@@ -70,6 +72,7 @@ def run(model, peer, ceiling: float, checkpoint, budget_s: float = 150.0) -> dic
 
             secs, _ = _events_time(peer_video)
             out["diffusers_compiled_seconds"] = secs
+            checkpoint()
             print(f"diffusers compiled video 50 steps x 2 forwards: {secs:.1f} s", flush=True)
             ok = [(k, r) for k, r in out["runs"].items() if "seconds" in r and r["psnr_db_vs_50"] >= 30]
             k, best = min(ok, key=lambda kr: kr[1]["seconds"])

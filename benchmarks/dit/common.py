@@ -68,6 +68,7 @@ def step_flops(batch: int = 1) -> float:
 
 
 def attention_flops(batch: int = 1) -> float:
+    """Self-attention FLOPs of ONE layer (QK^T and PV)."""
     c, t, h, w = WAN["latent"]
     n = t * (h // 2) * (w // 2)
     return batch * 4 * n * n * WAN["width"]
