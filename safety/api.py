@@ -16,6 +16,10 @@ class VerifyInput(serializers.Serializer):
     def validate_file(self, f):
         if f.size > MAX_UPLOAD:
             raise serializers.ValidationError(f"The file is too large: at most {MAX_UPLOAD // 2**20} MiB.")
+        head = f.read(12)
+        f.seek(0)
+        if len(head) < 12 or head[4:8] != b"ftyp":  # every MP4 opens with its ftyp box
+            raise serializers.ValidationError("This is not an MP4 file (no ftyp box at the start).")
         return f
 
 

@@ -1,4 +1,4 @@
-"""While the database or Redis is unreachable, people get a clear HTTP 503 ("try again shortly",
+"""While the database, Redis or file storage is unreachable (or the disk is full), people get a clear HTTP 503 ("try again shortly",
 with Retry-After), never a 500.
 
 Two hooks, because Django turns an exception into a response at every middleware layer:
@@ -7,6 +7,7 @@ Two hooks, because Django turns an exception into a response at every middleware
 - `server_error` (the project's handler500) catches one raised anywhere else (a middleware, the
   session save) in production, where Django calls the handler inside its `except` block.
 """
+import errno
 import logging
 import sys
 
@@ -30,6 +31,12 @@ def _outage_types() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     try:
+        import botocore.exceptions
+
+        types.append(botocore.exceptions.ConnectionError)  # S3 endpoint unreachable
+    except ImportError:
+        pass
+    try:
         import kombu.exceptions
 
         types.append(kombu.exceptions.OperationalError)
@@ -41,8 +48,24 @@ def _outage_types() -> tuple[type[BaseException], ...]:
 OUTAGE_TYPES = _outage_types()
 
 
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_outage(exc: BaseException) -> bool:
+    """An unavailable service (database, Redis, S3) or full storage: the request may succeed later."""
+    if isinstance(exc, OSError) and exc.errno in STORAGE_FULL_ERRNOS:
+        return True
+    return isinstance(exc, OUTAGE_TYPES)
+
+
 def service_name(exc: BaseException) -> str:
-    return "database" if isinstance(exc, (DbOperationalError, DbInterfaceError)) else "queue/cache (Redis)"
+    if isinstance(exc, (DbOperationalError, DbInterfaceError)):
+        return "database"
+    if isinstance(exc, OSError) and exc.errno in STORAGE_FULL_ERRNOS:
+        return "file storage (full)"
+    if type(exc).__module__.startswith("botocore"):
+        return "file storage (S3)"
+    return "queue/cache (Redis)"
 
 
 def outage_response(request, exc: BaseException) -> HttpResponse:
@@ -70,7 +93,7 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OUTAGE_TYPES):
+        if is_outage(exception):
             return outage_response(request, exception)
         return None
 
@@ -78,6 +101,6 @@ class ServiceUnavailableMiddleware:
 def server_error(request, *args, **kwargs):
     """handler500: an outage that escaped the views still becomes a 503."""
     exc = sys.exc_info()[1]
-    if exc is not None and isinstance(exc, OUTAGE_TYPES):
+    if exc is not None and is_outage(exc):
         return outage_response(request, exc)
     return django_server_error(request, *args, **kwargs)

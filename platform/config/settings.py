@@ -265,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Prompts become short videos; post them, follow people, like and comment.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # request bodies get their own components, so uploads are described as files (format: binary)
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

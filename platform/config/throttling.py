@@ -10,6 +10,7 @@ address alone (many accounts sprayed). When the cache is unreachable the login l
 (HTTP 503: the service is degraded, try again) and the write limit fails open (writes keep working
 while Redis is down; the database still guards every rule).
 """
+import hashlib
 import logging
 
 from django.conf import settings
@@ -88,8 +89,10 @@ class LoginRateThrottle(SettingsRateThrottle):
     def get_cache_key(self, request, view):
         ident = self.get_ident(request)
         if self.scope == "login":
-            username = str(request.data.get("username", "") if hasattr(request, "data") else "")
-            ident = f"{ident}-{username.strip().lower()[:150]}"
+            data = getattr(request, "data", None)
+            username = data.get("username", "") if isinstance(data, dict) else ""  # any JSON may arrive
+            digest = hashlib.sha256(str(username).strip().lower().encode()).hexdigest()[:32]
+            ident = f"{ident}-{digest}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -129,14 +129,19 @@ def restarts_under_load(stack: FaultStack, *, users: int = 4, outage_s: float = 
     # the books: every write answered 2xx is there, every job created ends succeeded
     missing_comments = [cid for token, cid in traffic.comments if not _comment_exists(stack, video_id, cid)]
     jobs = [_wait_job(stack, token, job_id, timeout=240) for token, job_id in traffic.jobs]
-    during = Counter(s for t, _, s in traffic.timeline
-                     if any(o["down_at_s"] <= t <= o["up_at_s"] + o["healthy_after_s"] for o in outages))
+    during = {o["service"]: dict(Counter(str(s) for t, _, s in traffic.timeline
+                                         if o["down_at_s"] <= t <= o["up_at_s"] + o["healthy_after_s"]))
+              for o in outages}
+    during_by_kind = {o["service"]: dict(Counter(f"{what} {s}" for t, what, s in traffic.timeline
+                                                 if o["down_at_s"] <= t <= o["up_at_s"] + o["healthy_after_s"]))
+                      for o in outages}
     tail = [s for t, _, s in traffic.timeline if t > after - settle_s + 1]
     return {
         "users": users, "outage_s": outage_s, "rounds": rounds, "outages": outages,
         "requests": sum(traffic.codes.values()),
         "status_counts": {str(k): v for k, v in sorted(traffic.codes.items())},
-        "status_counts_during_outages": {str(k): v for k, v in sorted(during.items())},
+        "status_counts_during_outages": during,
+        "requests_during_outages": during_by_kind,
         "unreachable": traffic.unreachable,
         "comments_acknowledged": len(traffic.comments), "comments_missing_after": len(missing_comments),
         "jobs_acknowledged": len(traffic.jobs),

@@ -49,8 +49,10 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
 
     def start(self) -> None:
+        # fsync off: a killed server process keeps its writes in the OS page cache (only a machine
+        # crash would need fsync). synchronous_commit stays on: a commit acknowledged is durable.
         opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                "-c full_page_writes=off -c max_connections=200")
         self._run([_pg_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "server.log"),
                    "-w", "-t", "60", "start"])
 
