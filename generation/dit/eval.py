@@ -182,11 +182,15 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print()
     print(table(summary))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=1, default=str) + "\n")
-        print(f"\nreport: {args.out}")
+    write_report(report, args.out)
     return report
+
+
+def write_report(report: dict, out: str | None) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(report, indent=1, default=str) + "\n")
+        print(f"\nreport: {out}")
 
 
 if __name__ == "__main__":

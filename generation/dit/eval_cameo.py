@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from . import captions, scoring, world, world_sprites
+from .eval import write_report
 from .detector import PAL, _components, _motion, _neighbours, detect_wall, nearest_colour, NAMES, MIN_PIXELS
 
 HANDLES = ["@me", "@ana", "@sam", "@kai"]
@@ -393,10 +394,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rows": rows,
     }
     print(json.dumps({k: summary[k] for k in ("fidelity", "accuracy", "cameo_minus_plain")}, indent=1))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=1, default=str) + "\n")
-        print(f"report: {args.out}")
+    write_report(report, args.out)
     return report
 
 
