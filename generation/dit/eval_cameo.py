@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from . import captions, scoring, world, world_sprites
 from .eval import write_report
-from .detector import PAL, _components, _motion, _neighbours, detect_wall, nearest_colour, NAMES, MIN_PIXELS
+from .detector import MIN_PIXELS, NAMES, _components, _motion, _neighbours, detect_wall, nearest_colour
 
 HANDLES = ["@me", "@ana", "@sam", "@kai"]
 ATTRIBUTES = ["background", "direction", "bounce", "size", "relation"]
