@@ -29,12 +29,13 @@ def _annotated(qs: QuerySet[Video], viewer, visible: QuerySet[Video] | None = No
     return qs
 
 
-def video_visible_qs(*, viewer, followee_ids: set[int] | None = None) -> QuerySet[Video]:
+def video_visible_qs(*, viewer, followee_ids=None) -> QuerySet[Video]:
     """Every video `viewer` may see: their own (drafts included), and published videos whose
     visibility lets them in, minus accounts with a block between them and videos held for a
     revoked cameo consent (`consent_hold`). Staff see everything. Every read of videos for a
     viewer starts here, so removal and revocation are honoured everywhere at once.
-    `followee_ids`: the viewer's follows when the caller has read them already (one query less)."""
+    `followee_ids`: the viewer's follows when the caller has them: a set of ids, or a subquery of
+    them (Follow ... .values("followee_id")) that the database evaluates inside each query."""
     if viewer.is_authenticated and viewer.is_staff:
         return Video.objects.all()
     published = Q(status=Video.Status.PUBLISHED, consent_hold=False)

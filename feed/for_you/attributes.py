@@ -59,8 +59,10 @@ def mask_of(attributes) -> int:
     return bits
 
 
-def attributes_of(mask: int) -> list[str]:
-    return [name for name in ATTRIBUTES if mask & BIT[name]]
+@functools.lru_cache(maxsize=65536)
+def attributes_of(mask: int) -> tuple[str, ...]:
+    """The attribute names of a bit set (cached: a site has a few thousand distinct sets)."""
+    return tuple(name for name in ATTRIBUTES if mask & BIT[name])
 
 
 @functools.lru_cache(maxsize=1)

@@ -59,9 +59,17 @@ class Candidate:
 
 @dataclass
 class Reason:
+    """One term of a score: which signal, its weight, and the facts it was computed from. `text`
+    renders those facts for "why am I seeing this" (only for the cards shown, not the hundreds
+    of candidates scored)."""
+
     signal: str
     weight: float
-    text: str
+    facts: tuple = ()
+
+    @property
+    def text(self) -> str:
+        return _TEXTS[self.signal](*self.facts)
 
 
 @dataclass
@@ -102,42 +110,57 @@ def _labels(names) -> str:
     return ", ".join(attributes.label(n) for n in names)
 
 
+def _steering_words(pairs) -> str:
+    return ", ".join(f"{'more' if w > 0 else 'less'} {attributes.label(t)} ({w:+g})" for t, w in pairs)
+
+
+_TEXTS = {
+    "own": lambda: "Your new post: only you see it here",
+    "follow": lambda who: f"You follow @{who}",
+    "following": lambda who: f"You follow @{who}: newest first",
+    "remix_of_liked": lambda: "A remix of a video you liked",
+    "trending": lambda likes, comments, remixes: (
+        f"Trending: {likes} likes, {comments} comments, {remixes} remixes "
+        f"({trending.observed(likes=likes, comments=comments, remixes=remixes)} engagements, far above the expected)"),
+    "fresh": lambda hours: f"New: posted {_ago(hours)}",
+    "similar": lambda names: f"Like videos you liked: {_labels(names)}",
+    "steering": lambda pairs: f"Your steering: {_steering_words(pairs)}",
+    "see_less": lambda names: f"You asked to see less like this: {_labels(names)}",
+    "see_less_creator": lambda who: f"You asked to see less from @{who}",
+    "discovery": lambda: "A fresh upload from someone you don't follow: 3 of every 10 cards are kept for discovery",
+}
+
+
 def score(candidate: Candidate, signals: Signals, *, now: datetime) -> tuple[float, list[Reason]]:
     """The score of one candidate and the reasons it is made of (weights sum to the score)."""
     reasons: list[Reason] = []
     tags = attributes.attributes_of(candidate.tags)
     if candidate.owner_id in signals.followee_ids:
-        reasons.append(Reason("follow", FOLLOW, f"You follow @{candidate.owner_username}"))
+        reasons.append(Reason("follow", FOLLOW, (candidate.owner_username,)))
     if candidate.parent_id is not None and candidate.parent_id in signals.liked_ids:
-        reasons.append(Reason("remix_of_liked", REMIX_OF_LIKED, "A remix of a video you liked"))
+        reasons.append(Reason("remix_of_liked", REMIX_OF_LIKED))
     hot = trending.decayed_score(candidate.trending_key, now=now)
     if hot > 0:
         weight = min(TRENDING_MAX, TRENDING_PER_LOG2 * math.log2(1 + hot))
-        engagement = trending.observed(likes=candidate.likes, comments=candidate.comments, remixes=candidate.remixes)
-        reasons.append(Reason("trending", round(weight, 4),
-                              f"Trending: {candidate.likes} likes, {candidate.comments} comments, "
-                              f"{candidate.remixes} remixes ({engagement} engagements, far above the expected)"))
+        reasons.append(Reason("trending", round(weight, 4), (candidate.likes, candidate.comments, candidate.remixes)))
     age = _age_hours(candidate, now)
     if age < FRESH_HOURS:
-        reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), f"New: posted {_ago(age)}"))
-    shared = [t for t in tags if signals.taste.get(t, 0) > 0]
+        reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), (age,)))
+    taste = signals.taste
+    shared = tuple(t for t in tags if taste.get(t, 0) > 0)
     if shared:
-        weight = SIMILAR * sum(signals.taste[t] for t in shared)
-        reasons.append(Reason("similar", round(weight, 4), f"Like videos you liked: {_labels(shared)}"))
-    steered = [(t, signals.steering[t]) for t in tags if t in signals.steering]
+        reasons.append(Reason("similar", round(SIMILAR * sum(taste[t] for t in shared), 4), (shared,)))
+    steered = tuple((t, signals.steering[t]) for t in tags if t in signals.steering)
     if steered:
-        weight = STEERING * sum(w for _, w in steered)
-        words = ", ".join(f"{'more' if w > 0 else 'less'} {attributes.label(t)} ({w:+g})" for t, w in steered)
-        reasons.append(Reason("steering", round(weight, 4), f"Your steering: {words}"))
-    disliked = [t for t in tags if signals.see_less_attributes.get(t)]
+        reasons.append(Reason("steering", round(STEERING * sum(w for _, w in steered), 4), (steered,)))
+    disliked = tuple(t for t in tags if t in signals.see_less_attributes)
     if disliked:
         weight = -SEE_LESS_ATTRIBUTE * sum(min(SEE_LESS_CAP, signals.see_less_attributes[t]) for t in disliked)
-        reasons.append(Reason("see_less", round(weight, 4),
-                              f"You asked to see less like this: {_labels(disliked)}"))
+        reasons.append(Reason("see_less", round(weight, 4), (disliked,)))
     owner_less = signals.see_less_owners.get(candidate.owner_id, 0)
     if owner_less:
         reasons.append(Reason("see_less_creator", -SEE_LESS_CREATOR * min(SEE_LESS_CAP, owner_less),
-                              f"You asked to see less from @{candidate.owner_username}"))
+                              (candidate.owner_username,)))
     return round(sum(r.weight for r in reasons), 4), reasons
 
 
@@ -162,7 +185,7 @@ def rank(
     page: list[Ranked] = []
     window = list(recent_owners or [])
     for c in (own or [])[:limit]:
-        page.append(Ranked(c, 0.0, [Reason("own", 0.0, "Your new post: only you see it here")], slot="own"))
+        page.append(Ranked(c, 0.0, [Reason("own", 0.0)], slot="own"))
     scored = []
     for c in candidates:
         total, reasons = score(c, signals, now=now)
@@ -184,8 +207,7 @@ def rank(
         pick = (take(discovery) if wants_discovery else None)
         if pick is not None:
             pick.slot = "discovery"
-            pick.reasons.append(Reason("discovery", 0.0, "A fresh upload from someone you don't follow: "
-                                                          "3 of every 10 cards are kept for discovery"))
+            pick.reasons.append(Reason("discovery", 0.0))
         else:
             pick = take(scored)
         if pick is None:

@@ -181,7 +181,7 @@ def test_following_is_newest_first_and_cursor_paged(make_user, client_for):
     first, nxt = cards(client, "/api/feed/following", limit=4)
     second, last = cards(client, "/api/feed/following", limit=4, cursor=nxt)
     assert ids(first) + ids(second) == [v.pk for v in videos] and last is None
-    assert all(e["reasons"][0]["signal"] == "follow" for e in first)
+    assert all(e["reasons"][0]["signal"] == "following" and "@" in e["why"] for e in first)
     assert client_for().get("/api/feed/following").status_code in (401, 403)
 
 

@@ -1,0 +1,162 @@
+"""For You and Following at three site sizes: server-side latency (p50, p99) and queries per request.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_feed \\
+        python benchmarks/feed/bench.py --out benchmarks/feed/results-postgresql.json --plot benchmarks/feed/latency.png
+
+For each size (10k, 100k, 1M likes; videos = likes / 10, users = max(1,000, likes / 100)) it
+seeds a throwaway test database (Django's test-database machinery: `test_<name>` next to the
+configured one, dropped at the end) with `manage.py seed_site`, then, for the seeded account
+"bench" (500 follows), calls the API views in-process through DRF's RequestFactory, timing the
+view and the rendering of its JSON: `GET /api/feed/for-you` and `GET /api/feed/following`, the
+first page (no cursor) and the next page (with the cursor of the first), 20 cards each.
+`--warmup` requests first, then `--requests` timed ones; every request's SQL queries are counted
+(CaptureQueriesContext) and their database time summed. Also: how long seeding took.
+"""
+import argparse
+import json
+import os
+import platform as stdlib_platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+TARGET_P99_MS = 30.0
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000,1000000", help="likes per site, comma separated")
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--plot", default=None)
+    args = ap.parse_args()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.DEBUG = False
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        results = {
+            "database": connection.vendor,
+            "machine": f"{stdlib_platform.machine()}, {os.cpu_count()} CPU cores, Python {stdlib_platform.python_version()}",
+            "requests": args.requests, "warmup": args.warmup, "target_p99_ms": TARGET_P99_MS, "sizes": [],
+        }
+        for likes in (int(s) for s in args.sizes.split(",")):
+            results["sizes"].append(measure_size(likes, args))
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    if args.plot:
+        plot(results, args.plot)
+    return results
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def measure_size(likes: int, args) -> dict:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from accounts.models import Follow, User
+    from feed.for_you.api import FollowingApi, ForYouApi
+    from feed.models import Video
+
+    videos, users = max(1, likes // 10), max(1000, likes // 100)
+    call_command("flush", interactive=False, verbosity=0)
+    started = time.perf_counter()
+    call_command("seed_site", users=users, videos=videos, likes=likes, seed=args.seed, stdout=open(os.devnull, "w"))
+    seed_s = time.perf_counter() - started
+    bench = User.objects.get(username="bench")
+    factory = APIRequestFactory()
+    views = {"for_you": ForYouApi.as_view(), "following": FollowingApi.as_view()}
+    paths = {"for_you": "/api/feed/for-you", "following": "/api/feed/following"}
+
+    def call(name: str, cursor: str | None):
+        request = factory.get(paths[name], {"cursor": cursor} if cursor else {})
+        force_authenticate(request, user=bench)
+        with CaptureQueriesContext(connection) as ctx:
+            t0 = time.perf_counter()
+            response = views[name](request)
+            response.render()
+            elapsed = (time.perf_counter() - t0) * 1000
+        assert response.status_code == 200, response.content[:300]
+        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        return elapsed, len(ctx.captured_queries), sql_ms, response.data
+
+    endpoints = {}
+    for name in ("for_you", "following"):
+        first = call(name, None)[3]
+        for page, cursor in (("first page", None), ("next page", first["next"])):
+            for _ in range(args.warmup):
+                call(name, cursor)
+            times, queries, sql = [], [], []
+            for _ in range(args.requests):
+                elapsed, n, sql_ms, data = call(name, cursor)
+                times.append(elapsed)
+                queries.append(n)
+                sql.append(sql_ms)
+            endpoints[f"{name} ({page})"] = {
+                "cards": len(data["results"]),
+                "p50_ms": round(statistics.median(times), 2), "p90_ms": round(_percentile(times, 90), 2),
+                "p99_ms": round(_percentile(times, 99), 2), "mean_ms": round(statistics.fmean(times), 2),
+                "max_ms": round(max(times), 2),
+                "queries_min": min(queries), "queries_max": max(queries),
+                "sql_ms_p50": round(statistics.median(sql), 2),
+            }
+    return {
+        "likes": likes, "videos": Video.objects.count(), "users": User.objects.count(),
+        "follows_of_viewer": Follow.objects.filter(follower=bench).count(),
+        "seed_seconds": round(seed_s, 1), "load_average": [round(x, 2) for x in os.getloadavg()],
+        "endpoints": endpoints,
+    }
+
+
+def plot(results: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [s["likes"] for s in results["sizes"]]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    styles = {"for_you (first page)": "tab:purple", "following (first page)": "tab:green"}
+    for name, colour in styles.items():
+        ax.plot(sizes, [s["endpoints"][name]["p50_ms"] for s in results["sizes"]], "o-", color=colour,
+                label=f"{name.split(' ')[0].replace('_', ' ').title()} p50")
+        ax.plot(sizes, [s["endpoints"][name]["p99_ms"] for s in results["sizes"]], "s--", color=colour,
+                label=f"{name.split(' ')[0].replace('_', ' ').title()} p99")
+    ax.axhline(results["target_p99_ms"], color="tab:red", lw=1, ls=":", label="p99 target (30 ms)")
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
+    ax.set_xlabel("site size: likes (videos = likes / 10)")
+    ax.set_ylabel("server-side latency per page of 20 (ms)")
+    ax.set_title(f"Feed latency vs site size ({results['database']}, viewer with 500 follows)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+if __name__ == "__main__":
+    main()
