@@ -158,6 +158,7 @@ def removal_in_force(*, kind: str, target_id: int) -> bool:
                                     action__in=(Action.REMOVE, Action.RESTORE, Action.APPEAL_GRANTED))
             .order_by("-created_at", "-pk").first())
     return (last is not None and last.action == Action.REMOVE
+            and not (last.detail or {}).get("already_removed")  # its owner had taken it down first
             and Video.objects.filter(pk=target_id, status=Video.Status.REMOVED).exists())
 
 

@@ -217,3 +217,19 @@ def test_the_staff_page_and_held_frames_image_are_staff_only(client_for, staff, 
     assert member.get("/moderation").status_code == 404
     assert member.get("/moderation/frames/1.png").status_code == 404
     assert Client().get("/moderation").status_code == 302  # to the login page
+
+
+def test_a_video_its_owner_took_down_is_not_put_back_by_restore(act, alice, bob, make_video):
+    from feed.services import video_remove
+    from moderation.services import report_create
+
+    video = make_video(alice, publish="public")
+    report = report_create(reporter=bob, video=video, reason="spam")
+    video_remove(video=video, user=alice)
+    [d] = act([f"report:{report.pk}"], "remove")  # closes the report; nothing left to take down
+    assert d.detail == {"already_removed": True}
+    with pytest.raises(Exception) as caught:
+        act([f"video:{video.pk}"], "restore")
+    assert "not removed by moderation" in str(caught.value)
+    video.refresh_from_db()
+    assert video.status == "removed"
