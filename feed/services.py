@@ -177,6 +177,8 @@ def video_unlike(*, video: Video, user) -> None:
 
 @transaction.atomic
 def comment_create(*, video: Video, author, body: str) -> Comment:
+    if body is not None and not isinstance(body, str):
+        raise ValidationError({"body": "The comment must be text."})
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write something first."})

@@ -64,16 +64,41 @@ class World:
 
 def _owned_object_ids(param: str, owner) -> list:
     """`cameo_id` -> the owner's Cameo rows (a model named like the parameter, owned through an
-    owner-like field): new apps' endpoints are covered once their objects exist for the owner."""
+    owner-like field); `attribute` -> the `attribute` values of rows the owner owns. New apps'
+    endpoints are covered once the owner has such rows (World.extras makes some)."""
     stem = param.removesuffix("_id").replace("_", "")
+    user_model = apps.get_model(settings.AUTH_USER_MODEL)
     for model in apps.get_models():
-        if model._meta.model_name != stem:
-            continue
         for name in OWNER_FIELDS:
             f = _field(model, name)
-            if f is not None and f.is_relation and f.related_model == apps.get_model(settings.AUTH_USER_MODEL):
-                return list(model.objects.filter(**{name: owner}).values_list("pk", flat=True)[:3])
+            if f is None or not f.is_relation or f.related_model != user_model:
+                continue
+            owned = model.objects.filter(**{name: owner})
+            if param.endswith("_id") and model._meta.model_name.startswith(stem):
+                found = list(owned.values_list("pk", flat=True)[:3])
+            elif not param.endswith("_id") and _field(model, param) is not None:
+                found = list(owned.values_list(param, flat=True)[:3])
+            else:
+                continue
+            if found:
+                return found
     return []
+
+
+def _extras(owner, png: bytes) -> None:
+    """Owner-private rows of apps that exist in this checkout (personalization, moderation)."""
+    try:
+        chip_model = apps.get_model("feed", "SteeringChip")
+    except LookupError:
+        chip_model = None
+    if chip_model is not None:
+        chip_model.objects.create(user=owner, attribute="purple", weight=2.0, phrase=f"more purple {SECRET}")
+    try:
+        frames_model = apps.get_model("moderation", "FlaggedFrames")
+    except LookupError:
+        frames_model = None
+    if frames_model is not None:
+        frames_model.objects.create(user=owner, prompt=f"flagged {SECRET}", reason="test", frames_png=png)
 
 
 def _field(model, name):
@@ -145,6 +170,7 @@ def build_world(make_user) -> World:
     world.public_video.prompt = "a public blue circle"
     world.public_video.caption = "public"
     world.public_video.save(update_fields=["prompt", "caption"])
+    _extras(owner, png)
     world.comment = comment_create(video=world.private_videos["private"], author=owner, body=f"comment {SECRET}")
     world.job = GenerationJob.objects.create(owner=owner, prompt=f"job {SECRET}", seed=1, steps=2, guidance=1.0,
                                              status=GenerationJob.Status.FAILED, error="x")
