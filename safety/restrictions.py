@@ -113,9 +113,15 @@ class RestrictionHit:
         return f"\u201c{self.restriction}\u201d ({why})"
 
 
+def _normalize(text: str) -> str:
+    """The prompt normaliser (against evasion), after punctuation that ends a word is dropped: the
+    normaliser reads "cats!" as leetspeak ("catsi"), "k!ll" must stay "kill"."""
+    return prompt_normalize(re.sub(r"(?<=\w)[!.,;:?\"')]+(?=\s|$)", " ", text))
+
+
 def restriction_phrase(text: str) -> str:
     """ "Never in political videos" -> "political"; "" when nothing is left to rule out."""
-    phrase = prompt_normalize(text)
+    phrase = _normalize(text)
     phrase = re.sub(r"[^\w' -]+", " ", phrase).strip()
     phrase = _NEGATION.sub("", phrase).strip()
     phrase = _TRAILING.sub("", phrase).strip()
@@ -144,7 +150,7 @@ def restriction_topic(text: str) -> RestrictionTopic:
 
 def _prompt_text(prompt: str) -> str:
     """The normalised prompt with cameo handles read as "a person" (a handle is not a topic)."""
-    return prompt_normalize(re.sub(r"@[\w.]+", "a person", prompt))
+    return _normalize(re.sub(r"@[\w.]+", "a person", prompt))
 
 
 def restrictions_assess(prompt: str, restrictions: list[str]) -> RestrictionHit | None:
