@@ -18,6 +18,7 @@ there, which is how we know the detector (not the model) is right.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
@@ -139,14 +140,29 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="JSON report path")
     ap.add_argument("--ground-truth", action="store_true", help="score the world's own renders, not the model")
+    ap.add_argument("--write-readings", metavar="JSON", help="only read every prompt (needs MiniLM) and save the readings")
+    ap.add_argument("--readings", metavar="JSON", help="readings saved by --write-readings (for a GPU machine "
+                                                        "without the MiniLM package)")
     args = ap.parse_args(argv)
 
     items = prompt_set(args.seed, args.per_kind)
+    if args.write_readings:
+        from .text import PromptNormalizer
+
+        norm = PromptNormalizer()
+        readings = {p: dataclasses.asdict(norm.normalize(p)) for it in items for p in it["prompts"].values()}
+        Path(args.write_readings).write_text(json.dumps(readings, indent=0))
+        return readings
     pipe = None
     if not args.ground_truth:
         from .pipeline import WEIGHTS_DIR, Pipeline
+        from .text import NormalizedPrompt
 
         pipe = Pipeline.load(args.weights or WEIGHTS_DIR, args.device)
+        if args.readings:
+            saved = json.loads(Path(args.readings).read_text())
+            read = pipe.read_prompt
+            pipe.read_prompt = lambda p: NormalizedPrompt(**saved[p]) if p in saved else read(p)
     rows, started = [], time.perf_counter()
     for item in items:
         truth = world.render_numpy(item["spec"]) if args.ground_truth else None
