@@ -9,6 +9,7 @@ function connect() {
     const n = JSON.parse(msg.data);
     if (n.kind === "job.succeeded") toast("Your video is ready — it is in your drafts.", "success");
     else if (n.kind === "job.failed") toast(`A video failed: ${n.reason}`, "error");
+    else if (n.kind?.startsWith("cameo.") && n.message) toast(n.message, "info");  // your cameo used, requests
   };
   socket.onclose = () => { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
 }
