@@ -6,6 +6,7 @@ app_name = "frontend"
 
 urlpatterns = [
     path("", views.feed_page, name="feed"),
+    path("feed/cards", views.feed_cards, name="feed-cards"),
     path("signup", views.signup_page, name="signup"),
     path("login", views.login_page, name="login"),
     path("logout", views.logout_page, name="logout"),

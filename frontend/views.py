@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import Throttled
@@ -15,6 +15,8 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from feed import selectors as feed_selectors
 from feed import services as feed_services
+from feed.for_you import selectors as for_you_selectors
+from feed.for_you.attributes import label as attribute_label
 from feed.models import Video
 from generation import selectors as job_selectors
 
@@ -29,9 +31,46 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+FEED_TABS = {"for-you": "for_you", "following": "following"}
+
+
+def _feed_read(request, tab: str, cursor: str | None):
+    """One page of a feed tab (For You for anyone; Following for signed-in people)."""
+    if tab == "following":
+        return for_you_selectors.following_page(viewer=request.user, cursor_token=cursor)
+    return for_you_selectors.for_you_page(viewer=request.user, cursor_token=cursor)
+
+
 def feed_page(request):
-    videos = feed_selectors.feed_list(viewer=request.user)[:60]
-    return render(request, "frontend/feed.html", {"videos": videos, "nav": "feed"})
+    """The vertical feed: tabs For You / Following, steering chips, the first page server-rendered
+    (the page's script fetches the next ones from `feed_cards`, the same card template)."""
+    tab = FEED_TABS.get(request.GET.get("tab", "for-you"), "for_you")
+    login_needed = tab == "following" and not request.user.is_authenticated
+    page = for_you_selectors.FeedPage() if login_needed else _feed_read(request, tab, None)
+    chips = []
+    if request.user.is_authenticated:
+        chips = [{"attribute": c.attribute, "label": attribute_label(c.attribute), "weight": c.weight}
+                 for c in for_you_selectors.steering_chip_list(user=request.user)]
+    context = {"entries": page.entries, "next": page.next_cursor, "tab": tab, "chips": chips,
+               "login_needed": login_needed, "nav": "feed"}
+    return render(request, "frontend/feed.html", context)
+
+
+def feed_cards(request):
+    """More cards for the feed page: `?tab=for-you|following&cursor=...` -> HTML cards, the
+    next cursor in the X-Next-Cursor header (empty at the end)."""
+    tab = FEED_TABS.get(request.GET.get("tab", "for-you"))
+    if tab is None:
+        return HttpResponseBadRequest("tab: choose for-you or following.")
+    if tab == "following" and not request.user.is_authenticated:
+        return HttpResponseForbidden("Log in to see the people you follow.")
+    try:
+        page = _feed_read(request, tab, request.GET.get("cursor") or None)
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()))
+    response = render(request, "frontend/_feed_cards.html", {"entries": page.entries})
+    response["X-Next-Cursor"] = page.next_cursor or ""
+    return response
 
 
 def _throttled(request, form, *throttle_classes, username: str = "") -> bool:

@@ -11,7 +11,8 @@ Score terms (weights are the `Reason.weight`s):
   fresh             up to +0.4, falling linearly to 0 at 48 hours old
   similar           1.2 x the share of your likes, comments and full watches that had each of the
                     video's attributes, summed (your taste in the Flatland attribute space)
-  steering          0.75 x each chip's weight on an attribute the video has
+  steering          0.75 x each chip's weight on an attribute the video has (a colour chip: that
+                    colour as the subject or the background)
   see_less          -0.4 per earlier "see less" of a video sharing an attribute (3 at most each)
   see_less_creator  -1.0 per "see less" of this creator's videos (3 at most)
 Placement: your own posts of the last hours first (page one only); then three slots in every ten
@@ -131,6 +132,14 @@ _TEXTS = {
 }
 
 
+def _steer_matches(attribute: str, tags: tuple[str, ...]) -> bool:
+    """A chip on a colour ("less purple") means that colour anywhere: the subject or the
+    background; every other chip ("purple backgrounds", "circles") means exactly its attribute."""
+    if attribute in tags:
+        return True
+    return attribute.startswith("colour:") and f"background:{attribute[7:]}" in tags
+
+
 def score(candidate: Candidate, signals: Signals, *, now: datetime) -> tuple[float, list[Reason]]:
     """The score of one candidate and the reasons it is made of (weights sum to the score)."""
     reasons: list[Reason] = []
@@ -150,7 +159,7 @@ def score(candidate: Candidate, signals: Signals, *, now: datetime) -> tuple[flo
     shared = tuple(t for t in tags if taste.get(t, 0) > 0)
     if shared:
         reasons.append(Reason("similar", round(SIMILAR * sum(taste[t] for t in shared), 4), (shared,)))
-    steered = tuple((t, signals.steering[t]) for t in tags if t in signals.steering)
+    steered = tuple((t, w) for t, w in signals.steering.items() if _steer_matches(t, tags))
     if steered:
         reasons.append(Reason("steering", round(STEERING * sum(w for _, w in steered), 4), (steered,)))
     disliked = tuple(t for t in tags if t in signals.see_less_attributes)

@@ -174,7 +174,11 @@ def _similar_masks(signals: ranking.Signals) -> list[int]:
     masks = {attributes.BIT[a] | attributes.BIT[b] for i, a in enumerate(top) for b in top[i + 1:]}
     if len(top) == 1:
         masks.add(attributes.BIT[top[0]])
-    masks.update(attributes.BIT[name] for name, weight in signals.steering.items() if weight > 0)
+    for name, weight in signals.steering.items():
+        if weight > 0:
+            masks.add(attributes.BIT[name])
+            if name.startswith("colour:"):  # a colour chip also means that colour as the background
+                masks.add(attributes.BIT[f"background:{name[7:]}"])
     return sorted(masks)
 
 

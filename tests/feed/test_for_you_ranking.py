@@ -79,6 +79,11 @@ def test_score_is_the_sum_of_its_reasons_and_each_signal_points_the_right_way():
     other = cand(2, 6, tags=("colour:red",))
     total, reasons = ranking.score(other, signals, now=NOW)
     assert {r.signal for r in reasons} == {"steering", "see_less_creator"} and total < 0
+    # a colour chip means the colour anywhere: a red background counts too; a background chip does not spread
+    on_red = cand(3, 7, tags=("colour:white", "background:red"))
+    assert [r.weight for r in ranking.score(on_red, signals, now=NOW)[1]] == [pytest.approx(-ranking.STEERING)]
+    only_backgrounds = ranking.Signals(steering={"background:white": 1.0})
+    assert ranking.score(cand(4, 7, tags=("colour:white",)), only_backgrounds, now=NOW)[1] == []
 
 
 def test_trending_key_orders_like_the_decayed_score_at_any_moment():

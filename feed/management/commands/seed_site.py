@@ -2,9 +2,9 @@
 
     python manage.py seed_site --users 10000 --videos 100000 --likes 1000000 --seed 1
 
-DEVELOPMENT DATA: every seeded video shares one of 24 small placeholder clips (a Flatland clip of
-its prompt's colour and shape, rendered once by generation.dit.world and stored through the
-configured storage under seed/); no model runs. Every seeded account's password is
+DEVELOPMENT DATA: every seeded video shares one of 168 small placeholder clips (a Flatland clip of
+its prompt's colour, shape and background, rendered once by generation.dit.world and stored
+through the configured storage under seed/); no model runs. Every seeded account's password is
 "spacetime-seed"; the account "bench" follows --bench-follows people (the benchmark's viewer).
 
 What makes it realistic: creators' activity and videos' popularity are heavy-tailed (a few make
@@ -198,27 +198,28 @@ class Seeder:
         self.summary = (f"{U:,} users, {nf:,} follows, {V:,} videos ({int(videos['is_remix'].sum()):,} remixes, "
                         f"deepest chain {int(videos['depth'].max())}), {self.counts}")
 
-    def _media(self) -> dict[tuple[str, str], tuple[str, str]]:
-        """24 placeholder clips, one per (colour, shape), rendered once and stored under seed/."""
+    def _media(self) -> dict[tuple[str, str, str], tuple[str, str]]:
+        """168 placeholder clips, one per (colour, shape, background), rendered once by the Flatland
+        world (a bouncing shape) and stored under seed/: the feed looks like its prompts."""
         from generation.dit import world
         from generation.dit.video_io import mp4_bytes
         from PIL import Image
 
-        media = {}
-        for colour in attributes.COLOURS:
-            for shape in attributes.SHAPES:
-                name = f"seed/{colour}-{shape}"
-                if not default_storage.exists(f"{name}.mp4"):
-                    background = "black" if colour != "black" else "white"
-                    subject = world.ObjectSpec(colour, shape, "big", "falling")
-                    subject.track = world.make_track(random.Random(7), "falling", "big")
-                    frames = world.render_numpy(world.ClipSpec("single", background, [subject]))
-                    png = io.BytesIO()
-                    Image.fromarray(frames[0]).save(png, format="PNG")
-                    default_storage.save(f"{name}.mp4", ContentFile(mp4_bytes(frames, fps=world.FPS)))
-                    default_storage.save(f"{name}.png", ContentFile(png.getvalue()))
-                media[(colour, shape)] = (f"{name}.mp4", f"{name}.png")
-        return media
+        keys = [(c, s, b) for c in attributes.COLOURS for s in attributes.SHAPES for b in attributes.COLOURS if b != c]
+        todo = [k for k in keys if not default_storage.exists(f"seed/{k[0]}-{k[1]}-on-{k[2]}.mp4")]
+        specs = []
+        for colour, shape, background in todo:
+            subject = world.ObjectSpec(colour, shape, "big", "falling")
+            subject.track = world.make_track(random.Random(7), "falling", "big")
+            specs.append(world.ClipSpec("single", background, [subject]))
+        clips = world.render(specs).numpy() if specs else []
+        for (colour, shape, background), frames in zip(todo, clips):
+            name = f"seed/{colour}-{shape}-on-{background}"
+            png = io.BytesIO()
+            Image.fromarray(frames[world.FRAMES // 2]).save(png, format="PNG")
+            default_storage.save(f"{name}.mp4", ContentFile(mp4_bytes(frames, fps=world.FPS)))
+            default_storage.save(f"{name}.png", ContentFile(png.getvalue()))
+        return {k: (f"seed/{k[0]}-{k[1]}-on-{k[2]}.mp4", f"seed/{k[0]}-{k[1]}-on-{k[2]}.png") for k in keys}
 
     def _videos(self, V: int, user_ids, activity, favourite) -> dict:
         o, rng = self.o, self.rng
@@ -265,7 +266,8 @@ class Seeder:
         prompts = [prompt for prompt, _ in drawn]
         tags = np.array([attributes.mask_of(names) for _, names in drawn], dtype=np.int64)
         media = self._media()
-        files = [media[(attributes.COLOURS[colour[i]], attributes.SHAPES[shape[i]])] for i in range(V)]
+        C = attributes.COLOURS
+        files = [media[(C[colour[i]], attributes.SHAPES[shape[i]], C[background[i]])] for i in range(V)]
         created = published - rng.uniform(30, 600, V)
         is_published = status != "draft"
         self.log(f"videos drawn ({len(set(prompts)):,} distinct prompts)")
