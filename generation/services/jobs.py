@@ -155,7 +155,8 @@ def job_create(*, owner, prompt: str, seed: int | None = None, steps: int | None
     from moderation.services import generation_quota_check
 
     with transaction.atomic():
-        type(owner).objects.select_for_update().filter(pk=owner.pk).first()  # one job_create per user at a time
+        # one job_create per user at a time (`_meta.model`, not type(): the session's user is a lazy proxy)
+        owner._meta.model.objects.select_for_update().filter(pk=owner.pk).first()
         generation_quota_check(user=owner)  # daily limit: 429 with the reset time
         active = GenerationJob.objects.filter(owner=owner, status__in=GenerationJob.ACTIVE).count()
         if active >= _conf("MAX_ACTIVE_JOBS_PER_USER"):
