@@ -144,6 +144,25 @@ class FaultStack(Stack):
             "--concurrency", "1", "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO",
         ])
 
+    def start_web(self, workers: int, timeout: float = 120) -> subprocess.Popen:
+        """The site as production runs it on a web host: uvicorn with `workers` processes (Django
+        runs sync views one at a time per process), after `migrate`."""
+        import urllib.request
+
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=Path(__file__).parents[2],
+                       env=self.env, check=True, timeout=600)
+        proc = self._spawn("web", [sys.executable, "-m", "uvicorn", "config.asgi:application", "--app-dir", "platform",
+                                   "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                                   "--no-access-log", "--lifespan", "off"])
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/api/feed", timeout=5)
+                return proc
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"web did not come up: {self.log_tail()}")
+
     def sql(self, query: str, *args) -> list[tuple]:
         with psycopg.connect(self.database_url, autocommit=True) as conn:
             return conn.execute(query, args).fetchall()
