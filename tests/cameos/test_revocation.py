@@ -62,39 +62,45 @@ def test_the_worker_never_renders_a_named_cameo_without_its_likeness(people, cam
         assert status == "failed" and "cannot render cameos yet" in job.error and use.video_id is None
 
 
-class PictureRecordingPipeline:
-    """The model's side of the contract, for a model that renders cameos: takes `cameo_image` in
-    iter_generate. While the shipped weights have no reference conditioning, it draws the clip with
-    the real pipeline from the prompt without the handle, keeping the picture it was handed."""
+@pytest.fixture(scope="session")
+def cameo_pipeline(tmp_path_factory):
+    """A real pipeline with reference conditioning (tiny, random weights): the model side of cameos."""
+    from generation.dit.pipeline import Pipeline
+    from tests.cameos.weights import write_cameo_weights
 
-    supports_cameo = True
+    return Pipeline.load(write_cameo_weights(tmp_path_factory.mktemp("cameo-weights")), "cpu")
+
+
+class PictureSpy:
+    """The real pipeline, noting the cameo picture each call is handed."""
 
     def __init__(self, pipe):
         self.pipe, self.images = pipe, []
-        self.model_version, self.fps = pipe.model_version, pipe.fps
 
-    def iter_generate(self, prompt, *, cameo_image=None, **kwargs):
-        self.images.append(cameo_image)
-        if getattr(self.pipe, "supports_cameo", False):
-            return self.pipe.iter_generate(prompt, cameo_image=cameo_image, **kwargs)
-        return self.pipe.iter_generate(prompt.replace("@ana_cam", "a red square"), **kwargs)
+    def __getattr__(self, name):
+        return getattr(self.pipe, name)
+
+    def iter_generate(self, prompt, **kwargs):
+        self.images.append(kwargs.get("cameo_image"))
+        return self.pipe.iter_generate(prompt, **kwargs)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_hands_the_model_the_stored_picture_and_tells_the_owner(people, cameo, pipeline, monkeypatch):
+def test_the_worker_hands_the_model_the_stored_picture_and_tells_the_owner(people, cameo, cameo_pipeline,
+                                                                             monkeypatch):
     import numpy as np
 
     from generation.services import run
 
-    recording = PictureRecordingPipeline(pipeline)
-    monkeypatch.setattr(run, "pipeline_get", lambda: recording)
+    spy = PictureSpy(cameo_pipeline)
+    monkeypatch.setattr(run, "pipeline_get", lambda: spy)
     told = []
     monkeypatch.setattr("generation.services.events.notify_user", lambda user_id, payload: told.append((user_id, payload)))
     job = job_create(owner=people["bob"], prompt=PROMPT, steps=2)
-    assert job_run(job_id=job.pk, worker="test") == "succeeded"
+    assert job_run(job_id=job.pk, worker="test") == "succeeded", GenerationJob.objects.get(pk=job.pk).error
     job.refresh_from_db()
     expected = services.cameo_image_array(cameo)
-    assert len(recording.images) == 1 and np.array_equal(recording.images[0], expected)
+    assert len(spy.images) == 1 and np.array_equal(spy.images[0], expected)
     assert CameoUse.objects.get(job=job).video_id == job.video_id
     used = [p for uid, p in told if uid == people["ana"].pk and p["kind"] == "cameo.used"]
     assert used and used[0]["video"] == job.video_id and "@bob" in used[0]["message"]
