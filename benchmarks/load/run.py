@@ -5,7 +5,7 @@ generation worker, on loopback only, for a bounded time per level.
 
 What it starts (and stops): a private PostgreSQL and Redis in temporary folders on free ports (the
 shared servers are not touched), the site as a web host runs it (uvicorn, --web-workers processes,
-production settings: DEBUG=false, persistent database connections) and one Celery worker on queue
+production settings: DEBUG=false) and one Celery worker on queue
 gpu, each its own process. It
 seeds users and published videos, then for each level runs that many virtual users, each a
 closed loop with no think time:
@@ -192,7 +192,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="spacetime-load-"))
     stack = FaultStack(tmp, DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), SECURE_SSL_REDIRECT="false",
-                       SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", CONN_MAX_AGE="60",
+                       SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", CONN_MAX_AGE="0",
                        ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="WARNING",
                        GENERATION_STALE_AFTER_S="120", GENERATION_RESEND_QUEUED_AFTER_S="300")
     results = {"command": "python benchmarks/load/run.py " + " ".join(sys.argv[1:]),

@@ -21,7 +21,7 @@ def _signup(stack: FaultStack, name: str) -> str:
 def _running_victim(stack: FaultStack, alive: dict, min_step: int):
     """(job id, step, worker name, pid) of a job that a live worker runs past `min_step`, or None."""
     rows = stack.sql("SELECT id, step, run_token FROM generation_generationjob "
-                     "WHERE status = 'running' AND step >= %s ORDER BY started_at", min_step)
+                     "WHERE status = 'running' AND step >= %s ORDER BY attempts, started_at", min_step)
     by_pid = {p.pid: name for name, p in alive.items()}
     for job_id, step, token in rows:
         parts = token.split(":")
@@ -91,6 +91,7 @@ def worker_kills(stack: FaultStack, *, kills: int, workers: int = 2, steps: int 
         alive.pop(name).wait(timeout=10)
         killed.append({"job": job_id, "step": step, "worker": name, "t_s": round(time.monotonic() - started, 2)})
         log(f"kill {len(killed)}/{kills}: worker {name} (pid {pid}) at step {step} of job {job_id}")
+        submit()  # fresh work keeps coming, so the kills spread over many jobs
         serial += 1
         replacement = f"gpu{serial}"
         alive[replacement] = stack.start_worker(replacement)
