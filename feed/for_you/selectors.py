@@ -3,12 +3,13 @@
 Fast by design, whatever the size of the site: every read is a fixed number of indexed queries
 with a LIMIT, all built on the one visibility gate (`feed.selectors.video_visible_qs`).
 
-For You, one page = 15 queries at most, never more with more follows, likes or videos:
+For You, one page = 7 queries, never more with more follows, likes or videos:
   2  the viewer's follows (for ranking; SQL reads them as a subquery) and blocks (the gate)
-  5  the viewer's signals (recent likes, comments, full watches, "see less", steering chips)
-  6  candidates: from follows, remixes of liked videos, trending, fresh uploads, similar
-     attributes, the viewer's own new posts (page one only); the seen-filter, hidden and
-     already-served ids are excluded inside each query
+  2  the viewer's signals: recent likes, comments, full watches and "see less" in one statement;
+     the steering chips
+  1  candidates, one statement (candidates.py): from follows, remixes of liked videos, trending,
+     fresh uploads, similar attributes, the viewer's own new posts (page one only); the
+     seen-filter, hidden and already-served ids are excluded inside each branch
   2  the page's videos with creators, parents and the viewer's likes; which parents the viewer
      may see (for the remix attribution)
 Ranking happens in Python over the few hundred candidates (ranking.py).
@@ -26,14 +27,16 @@ from accounts.selectors import user_followee_ids
 
 from ..models import Comment, Like, SteeringChip, Video, VideoFeedback, VideoView
 from ..selectors import video_visible_qs
-from . import attributes, cursor, ranking, trending
+from . import attributes, candidates, cursor, ranking, trending
 
 PAGE_MAX = 50
-FOLLOW_CANDIDATES = 100
-REMIX_CANDIDATES = 50
-TRENDING_CANDIDATES = 150
-FRESH_CANDIDATES = 150
-SIMILAR_CANDIDATES = 100
+# Candidates per source: enough for a page of 20 after the diversity rules (and a few pages of
+# cursor), few enough that reading and scoring them stays a few milliseconds (~350 at most).
+FOLLOW_CANDIDATES = 80
+REMIX_CANDIDATES = 40
+TRENDING_CANDIDATES = 90
+FRESH_CANDIDATES = 80
+SIMILAR_CANDIDATES = 60
 SIMILAR_DAYS = 14
 OWN_NEW_HOURS = 6
 OWN_NEW_MAX = 10
@@ -115,25 +118,31 @@ def _feed_base(visible: QuerySet[Video], *, viewer, followee_ids) -> QuerySet[Vi
 
 def viewer_signals(*, viewer, followee_ids: set[int]) -> ranking.Signals:
     """The viewer's taste (attribute shares over recent likes, comments and full watches), their
-    "see less" history and their steering chips: five small indexed reads with LIMITs."""
+    "see less" history and their steering chips: four small indexed reads with LIMITs in one
+    statement, and the chips."""
     signals = ranking.Signals(viewer_id=viewer.pk, followee_ids=set(followee_ids))
     if not viewer.is_authenticated:
         return signals
     best: dict[int, tuple[float, int]] = {}  # video id -> (event weight, tags)
 
     def note(rows, weight: float) -> None:
-        for video_id, tags in rows:
+        for video_id, tags, _ in rows:
             if best.get(video_id, (0.0, 0))[0] < weight:
                 best[video_id] = (weight, tags)
 
-    likes = list(Like.objects.filter(user=viewer).order_by("-created_at")
-                 .values_list("video_id", "video__tags")[:SIGNAL_LIKES])
-    signals.liked_ids = {video_id for video_id, _ in likes}
+    columns = ("video_id", "video__tags", "video__owner_id")
+    likes, comments, watched, see_less = candidates.rows_by_read([
+        Like.objects.filter(user=viewer).order_by("-created_at").values_list(*columns)[:SIGNAL_LIKES],
+        Comment.objects.filter(author=viewer).order_by("-created_at").values_list(*columns)[:SIGNAL_COMMENTS],
+        VideoView.objects.filter(user=viewer, completed=True).order_by("-last_viewed_at")
+        .values_list(*columns)[:SIGNAL_WATCHES],
+        VideoFeedback.objects.filter(user=viewer, kind=VideoFeedback.Kind.SEE_LESS).order_by("-created_at")
+        .values_list(*columns)[:SIGNAL_SEE_LESS],
+    ])
+    signals.liked_ids = {video_id for video_id, _, _ in likes}
     note(likes, TASTE_LIKE)
-    note(Comment.objects.filter(author=viewer).order_by("-created_at")
-         .values_list("video_id", "video__tags")[:SIGNAL_COMMENTS], TASTE_COMMENT)
-    note(VideoView.objects.filter(user=viewer, completed=True).order_by("-last_viewed_at")
-         .values_list("video_id", "video__tags")[:SIGNAL_WATCHES], TASTE_WATCHED)
+    note(comments, TASTE_COMMENT)
+    note(watched, TASTE_WATCHED)
     total = sum(weight for weight, _ in best.values())
     if total:
         shares: dict[str, float] = {}
@@ -142,8 +151,7 @@ def viewer_signals(*, viewer, followee_ids: set[int]) -> ranking.Signals:
                 shares[name] = shares.get(name, 0.0) + weight
         signals.taste = {name: value / total for name, value in shares.items()}
         signals.taste_events = len(best)
-    see_less = VideoFeedback.objects.filter(user=viewer, kind=VideoFeedback.Kind.SEE_LESS).order_by("-created_at")
-    for owner_id, tags in see_less.values_list("video__owner_id", "video__tags")[:SIGNAL_SEE_LESS]:
+    for _, tags, owner_id in see_less:
         signals.see_less_owners[owner_id] = signals.see_less_owners.get(owner_id, 0) + 1
         for name in attributes.attributes_of(tags):
             signals.see_less_attributes[name] = signals.see_less_attributes.get(name, 0) + 1
@@ -156,16 +164,6 @@ def steering_chip_list(*, user) -> QuerySet[SteeringChip]:
 
 
 # --- For You -------------------------------------------------------------------------------------
-
-_CANDIDATE_COLUMNS = ("id", "owner_id", "owner__username", "parent_id", "tags", "published_at", "trending_score",
-                      "stats_likes", "stats_comments", "stats_remixes")
-
-
-def _read_candidates(qs: QuerySet[Video], into: dict[int, ranking.Candidate]) -> None:
-    for row in qs.values_list(*_CANDIDATE_COLUMNS):
-        if row[0] not in into:
-            into[row[0]] = ranking.Candidate(*row)
-
 
 def _similar_masks(signals: ranking.Signals) -> list[int]:
     """Attribute sets to look for: pairs of the viewer's three strongest tastes ("purple" and
@@ -182,17 +180,14 @@ def _similar_masks(signals: ranking.Signals) -> list[int]:
     return sorted(masks)
 
 
-def _with_all_of(qs: QuerySet[Video], masks: list[int]) -> QuerySet[Video]:
-    """Rows whose tags hold every attribute of at least one mask (a bitwise AND, on any backend).
-    Written `tags & m >= m`, which is the same as `= m` (tags & m is a subset of m's bits, so never
-    more than m): PostgreSQL guesses 0.5% of rows match an equality on an expression (so it planned
-    a parallel scan, 30+ ms to start its workers) and a third for an inequality, which is nearer
-    the truth for a viewer's favourite attributes, so it walks the recency index and stops early."""
-    condition = Q()
-    for i, mask in enumerate(masks):
-        qs = qs.alias(**{f"tags_and_{i}": F("tags").bitand(mask)})
-        condition |= Q(**{f"tags_and_{i}__gte": mask})
-    return qs.filter(condition)
+def _all_of_any(masks: list[int]) -> str:
+    """SQL: the tags hold every attribute of at least one mask (a bitwise AND, on any backend).
+    Written `tags & m >= m`, the same as `= m` (tags & m is a subset of m's bits, never more than
+    m): PostgreSQL guesses 0.5% of rows match an equality on an expression (so it planned a
+    parallel scan, 30+ ms to start its workers) and a third for an inequality, nearer the truth for
+    a viewer's favourite attributes, so it walks the recency index and stops early."""
+    tags = candidates.column("tags")
+    return " OR ".join(f"({tags} & %s) >= %s" for _ in masks)
 
 
 def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) -> FeedPage:
@@ -212,25 +207,36 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) ->
     if state.served:
         base = base.exclude(pk__in=state.served)
 
-    found: dict[int, ranking.Candidate] = {}
+    col, when = candidates.column, candidates.db_datetime
+    sources = []
     if followee_ids:
-        _read_candidates(base.filter(owner_id__in=follows).order_by("-published_at")[:FOLLOW_CANDIDATES], found)
+        follows_sql, follows_params = follows.query.sql_with_params()
+        sources.append(candidates.Source("follow", f"{col('owner_id')} IN ({follows_sql})", list(follows_params),
+                                         limit=FOLLOW_CANDIDATES))
     if signals.liked_ids:
-        _read_candidates(base.filter(parent_id__in=signals.liked_ids).order_by("-published_at")[:REMIX_CANDIDATES], found)
-    _read_candidates(base.filter(trending_score__gte=trending.key_floor(now=now))
-                     .order_by("-trending_score")[:TRENDING_CANDIDATES], found)
-    _read_candidates(base.filter(published_at__gte=now - timedelta(hours=ranking.FRESH_HOURS))
-                     .order_by("-published_at")[:FRESH_CANDIDATES], found)
+        liked = sorted(signals.liked_ids)
+        sources.append(candidates.Source("remix_of_liked", f"{col('parent_id')} IN ({', '.join(['%s'] * len(liked))})",
+                                         liked, limit=REMIX_CANDIDATES))
+    sources.append(candidates.Source("trending", f"{col('trending_score')} >= %s", [trending.key_floor(now=now)],
+                                     order_by="trending_score", limit=TRENDING_CANDIDATES))
+    sources.append(candidates.Source("fresh", f"{col('published_at')} >= %s",
+                                     [when(now - timedelta(hours=ranking.FRESH_HOURS))], limit=FRESH_CANDIDATES))
     masks = _similar_masks(signals)
     if masks:  # recent ones: a bounded index range, so the planner never scans the whole table for it
-        similar = _with_all_of(base.filter(published_at__gte=now - timedelta(days=SIMILAR_DAYS)), masks)
-        _read_candidates(similar.order_by("-published_at")[:SIMILAR_CANDIDATES], found)
-    own: dict[int, ranking.Candidate] = {}
-    if viewer.is_authenticated and not state.served:
-        mine = (_feed_base(visible, viewer=viewer, followee_ids=follows).filter(owner=viewer, published_at__gte=now - timedelta(hours=OWN_NEW_HOURS))
+        sources.append(candidates.Source(
+            "similar", f"{col('published_at')} >= %s AND ({_all_of_any(masks)})",
+            [when(now - timedelta(days=SIMILAR_DAYS)), *(m for mask in masks for m in (mask, mask))],
+            limit=SIMILAR_CANDIDATES))
+    branches = [(base, source) for source in sources]
+    if viewer.is_authenticated and not state.served:  # the viewer's own new posts, page one only
+        mine = (_feed_base(visible, viewer=viewer, followee_ids=follows).filter(owner=viewer)
                 .exclude(pk__in=VideoView.objects.filter(user=viewer).values("video_id"))
-                .exclude(pk__in=_hidden_ids(viewer)).order_by("-published_at"))
-        _read_candidates(mine[:OWN_NEW_MAX], own)
+                .exclude(pk__in=_hidden_ids(viewer)))
+        branches.append((mine, candidates.Source("own", f"{col('published_at')} >= %s",
+                                                 [when(now - timedelta(hours=OWN_NEW_HOURS))], limit=OWN_NEW_MAX)))
+    found = candidates.read(branches)
+    own = {i: c for i, c in found.items() if c.owner_id == viewer.pk}
+    found = {i: c for i, c in found.items() if c.owner_id != viewer.pk}
 
     ranked = ranking.rank(list(found.values()), signals, now=now, limit=limit, position=state.position,
                           recent_owners=state.recent_owners, own=list(own.values()))
