@@ -4,7 +4,6 @@ import random
 import numpy as np
 import pytest
 
-from benchmarks.cameos.pictures import picture
 from cameos.services import cameos_found_in_frames
 from generation.dit import world
 from safety.restrictions import SIMILARITY_THRESHOLD, restriction_phrase, restrictions_assess
