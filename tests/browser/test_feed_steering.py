@@ -116,6 +116,7 @@ def test_scroll_watch_steer_and_explain(browser, site, tmp_path):
     shot(page, "feed-steering.png", tmp_path)
     page.click('#chips .wchip[data-attribute="colour:purple"] .remove')
     page.wait_for_function("() => document.querySelectorAll('#chips .wchip').length === 2")
+    page.wait_for_function("() => document.getElementById('feed').dataset.version === '3'")  # refreshed
 
     # see less like this
     page.click("#feed .vcard >> nth=0 >> [data-see-less]")
