@@ -52,11 +52,11 @@ class World:
             return [str(self.job.pk)]
         if name == "comment_id":
             return [self.comment.pk]
-        if name in ("username", "handle"):
-            return [self.owner.username]
         found = _owned_object_ids(name, self.owner)
         if found:
             return found
+        if name in ("username", "handle"):
+            return [self.owner.username]
         raise LookupError(
             f"The authz matrix does not know what URL parameter {name!r} names: give it owner-private "
             f"objects in tests/security/world.py (World.path_values) so the endpoint is tested.")
@@ -74,7 +74,8 @@ def _owned_object_ids(param: str, owner) -> list:
             if f is None or not f.is_relation or f.related_model != user_model:
                 continue
             owned = model.objects.filter(**{name: owner})
-            if param.endswith("_id") and model._meta.model_name.startswith(stem):
+            if param.endswith("_id") and (model._meta.model_name.startswith(stem)
+                                          or model._meta.model_name.endswith(stem)):
                 found = list(owned.values_list("pk", flat=True)[:3])
             elif not param.endswith("_id") and _field(model, param) is not None:
                 found = list(owned.values_list(param, flat=True)[:3])
@@ -82,11 +83,39 @@ def _owned_object_ids(param: str, owner) -> list:
                 continue
             if found:
                 return found
+    if param.endswith("_id"):  # a child row of an owned one (a cameo's restriction): one hop
+        for model in apps.get_models():
+            name = model._meta.model_name
+            if not (name.startswith(stem) or name.endswith(stem)):
+                continue
+            for f in model._meta.concrete_fields:
+                if not isinstance(f, models.ForeignKey):
+                    continue
+                for owner_field in OWNER_FIELDS:
+                    g = _field(f.related_model, owner_field)
+                    if g is not None and g.is_relation and g.related_model == user_model:
+                        found = list(model.objects.filter(**{f"{f.name}__{owner_field}": owner})
+                                     .values_list("pk", flat=True)[:3])
+                        if found:
+                            return found
     return []
 
 
-def _extras(owner, png: bytes) -> None:
-    """Owner-private rows of apps that exist in this checkout (personalization, moderation)."""
+def _extras(owner, png: bytes, job) -> None:
+    """Owner-private rows of apps that exist in this checkout (cameos, personalization, moderation)."""
+    try:
+        cameo_model = apps.get_model("cameos", "Cameo")
+    except LookupError:
+        cameo_model = None
+    if cameo_model is not None:
+        from cameos.services import cameo_create, restriction_add
+
+        rng = np.random.default_rng(7)  # a picture with structure (flat ones are refused)
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, format="PNG")
+        cameo = cameo_create(owner=owner, handle="ann_face", image=buf.getvalue())
+        restriction_add(cameo=cameo, user=owner, text=f"never in ads {SECRET}")
+        apps.get_model("cameos", "CameoUse").objects.create(cameo=cameo, job=job, user=owner)
     try:
         chip_model = apps.get_model("feed", "SteeringChip")
     except LookupError:
@@ -131,12 +160,13 @@ def owner_state(owner) -> dict:
 
 
 def owner_changes(before: dict, after: dict) -> list[str]:
-    """What changed in what the owner owns: rows edited or deleted, new rows pointing at them.
+    """What changed in what the owner owns: rows edited or deleted, rows pointing at them added or
+    removed.
     (New rows about the owner made by others, such as a follow or a report of the account, are not
     the owner's rows and are not counted.)"""
     changes = [f"{key} changed" for key, row in before["rows"].items() if after["rows"].get(key) != row]
-    changes += [f"new rows in {label}" for label, n in after["references"].items()
-                if n > before["references"].get(label, 0)]
+    changes += [f"rows added or removed in {label}" for label, n in after["references"].items()
+                if n != before["references"].get(label, 0)]
     return changes
 
 
@@ -170,8 +200,8 @@ def build_world(make_user) -> World:
     world.public_video.prompt = "a public blue circle"
     world.public_video.caption = "public"
     world.public_video.save(update_fields=["prompt", "caption"])
-    _extras(owner, png)
     world.comment = comment_create(video=world.private_videos["private"], author=owner, body=f"comment {SECRET}")
     world.job = GenerationJob.objects.create(owner=owner, prompt=f"job {SECRET}", seed=1, steps=2, guidance=1.0,
                                              status=GenerationJob.Status.FAILED, error="x")
+    _extras(owner, png, world.job)
     return world
