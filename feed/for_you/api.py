@@ -132,7 +132,8 @@ class SteeringChipApi(APIView):
 
     put = patch
 
-    @extend_schema(responses={204: None})
+    # an operation id of its own: DELETE /feed/steering would otherwise share it (check --deploy warns)
+    @extend_schema(responses={204: None}, operation_id="feed_steering_chip_destroy")
     def delete(self, request, attribute: str):
         if not services.steering_chip_delete(user=request.user, attribute=attribute):
             raise Http404("No chip for this attribute.")

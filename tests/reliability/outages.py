@@ -129,12 +129,12 @@ def restarts_under_load(stack: FaultStack, *, users: int = 4, outage_s: float = 
     # the books: every write answered 2xx is there, every job created ends succeeded
     missing_comments = [cid for token, cid in traffic.comments if not _comment_exists(stack, video_id, cid)]
     jobs = [_wait_job(stack, token, job_id, timeout=240) for token, job_id in traffic.jobs]
-    during = {o["service"]: dict(Counter(str(s) for t, _, s in traffic.timeline
-                                         if o["down_at_s"] <= t <= o["up_at_s"] + o["healthy_after_s"]))
-              for o in outages}
-    during_by_kind = {o["service"]: dict(Counter(f"{what} {s}" for t, what, s in traffic.timeline
-                                                 if o["down_at_s"] <= t <= o["up_at_s"] + o["healthy_after_s"]))
-                      for o in outages}
+    def window(o):
+        return [(what, s) for t, what, s in traffic.timeline if o["down_at_s"] <= t <= o["up_at_s"] + o["healthy_after_s"]]
+
+    during = {f'{o["service"]} #{i // 2 + 1}': dict(Counter(str(s) for _, s in window(o))) for i, o in enumerate(outages)}
+    during_by_kind = {f'{o["service"]} #{i // 2 + 1}': dict(Counter(f"{what} {s}" for what, s in window(o)))
+                      for i, o in enumerate(outages)}
     tail = [s for t, _, s in traffic.timeline if t > after - settle_s + 1]
     return {
         "users": users, "outage_s": outage_s, "rounds": rounds, "outages": outages,
