@@ -12,6 +12,8 @@ RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def media_serve(request, path: str):
+    if path.startswith("cameos/"):  # likeness pictures: only through /api/cameos/<handle>/image (consent checked)
+        raise Http404("Not found.")
     try:
         full = safe_join(settings.MEDIA_ROOT, path)
     except Exception:

@@ -89,3 +89,9 @@ def test_the_api_is_in_the_openapi_schema(client_for):
                  "/api/cameos/inbox", "/api/cameos/{handle}/restrictions", "/api/cameos/{handle}/image"]:
         assert path in paths, path
     assert "multipart/form-data" in paths["/api/cameos"]["post"]["requestBody"]["content"]
+
+
+def test_the_stored_picture_is_not_served_as_plain_media(alice, make_cameo, client_for):
+    cameo = make_cameo(alice, "ana_cam", permission="everyone")
+    assert client_for(alice).get(f"/media/{cameo.image.name}").status_code == 404
+    assert client_for(alice).get("/api/cameos/ana_cam/image").status_code == 200
