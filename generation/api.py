@@ -46,10 +46,10 @@ class JobOutputSerializer(serializers.ModelSerializer):
         )
 
     def get_video(self, obj) -> int | None:
-        return obj.video_id
+        return obj.video_id if obj.video_id and not obj.video.consent_hold else None  # held: cameo consent ended
 
     def get_video_url(self, obj) -> str | None:
-        return obj.video.file.url if obj.video_id else None
+        return obj.video.file.url if obj.video_id and not obj.video.consent_hold else None
 
     def get_websocket(self, obj) -> str:
         return f"/ws/jobs/{obj.pk}/"

@@ -173,6 +173,9 @@ def test_revocation_after_posting_hides_the_whole_remix_tree(people, staff, came
     # the cameo's owner still sees every one of them on the dashboard, marked held
     dashboard = client_for(ana).get("/api/cameos/ana_cam/uses?limit=50").json()["results"]
     assert {u["video"]["id"] for u in dashboard} == tree and all(u["video"]["held"] for u in dashboard)
+    # their makers' jobs no longer point at them
+    job = client_for(bob).get("/api/generations").json()["results"][-1]
+    assert job["prompt"] == PROMPT and job["video"] is None and job["video_url"] is None
     # and nobody can remix or post them any more
     r = client_for(dave).post("/api/generations", {"prompt": "a red circle", "parent": child.pk}, format="json")
     assert r.status_code == 400 and "parent" in r.json()
