@@ -241,7 +241,8 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) ->
     ranked = ranking.rank(list(found.values()), signals, now=now, limit=limit, position=state.position,
                           recent_owners=state.recent_owners, own=list(own.values()))
     ids = [r.candidate.id for r in ranked]
-    videos = {v.pk: v for v in _mark_parents(list(_page_videos(visible.filter(pk__in=ids), viewer=viewer)),
+    # the ids passed the gate in this request (candidates.read): the page reads them by key alone
+    videos = {v.pk: v for v in _mark_parents(list(_page_videos(Video.objects.filter(pk__in=ids), viewer=viewer)),
                                              visible=visible)} if ids else {}
     entries = [FeedEntry(videos[r.candidate.id], r.reasons, r.score, r.slot) for r in ranked if r.candidate.id in videos]
     next_token = None
