@@ -111,7 +111,8 @@ def test_sign_up_create_watch_post_and_find_in_feed(browser, site, tmp_path):
             " return v.readyState >= 2 && v.currentTime > 0 && !v.paused && v.videoWidth > 0; }",
             timeout=30_000,
         )
-        assert page.evaluate("document.getElementById('result').videoWidth") == 64
+        # 64x64 model frames, stored upscaled 4x under the watermark (safety/watermark.py)
+        assert page.evaluate("document.getElementById('result').videoWidth") == 256
 
         page.select_option("#visibility", "public")
         page.fill("#caption", "my first clip")
