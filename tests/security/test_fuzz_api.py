@@ -33,6 +33,20 @@ def _report():
                        "examples_per_operation_setting": EXAMPLES}, fh, indent=2)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Requests go through the real WSGI handler, whose request signals close the database
+    connection; the test's transaction lives on it (Django's test client unhooks them the same way)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def token(make_user):
     world = build_world(make_user)  # things to find: videos, a comment, a job

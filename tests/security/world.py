@@ -121,7 +121,7 @@ def _extras(owner, png: bytes, job) -> None:
     except LookupError:
         chip_model = None
     if chip_model is not None:
-        chip_model.objects.create(user=owner, attribute="purple", weight=2.0, phrase=f"more purple {SECRET}")
+        chip_model.objects.create(user=owner, attribute="colour:purple", weight=2.0, phrase=f"more purple {SECRET}")
     try:
         frames_model = apps.get_model("moderation", "FlaggedFrames")
     except LookupError:
