@@ -179,6 +179,8 @@ def video_unlike(*, video: Video, user) -> None:
 def comment_create(*, video: Video, author, body: str) -> Comment:
     if body is not None and not isinstance(body, str):
         raise ValidationError({"body": "The comment must be text."})
+    if body and "\x00" in body:  # PostgreSQL cannot store it: a 400 here, not a database error
+        raise ValidationError({"body": "Null characters are not allowed."})
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write something first."})

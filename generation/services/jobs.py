@@ -68,6 +68,8 @@ def job_validate(*, prompt, seed, steps, guidance) -> dict:
     prompt = prompt.strip() if isinstance(prompt, str) else prompt
     if not isinstance(prompt, str) or not prompt:
         errors["prompt"] = "Describe the video you want: the prompt is empty."
+    elif "\x00" in prompt:  # PostgreSQL cannot store it
+        errors["prompt"] = "Null characters are not allowed in the prompt."
     elif len(prompt) > _conf("PROMPT_MAX_CHARS"):
         errors["prompt"] = f"The prompt is too long: at most {_conf('PROMPT_MAX_CHARS')} characters (got {len(prompt)})."
     if seed is None:

@@ -22,6 +22,9 @@ def user_create(*, username: str, password: str, email: str = "", display_name: 
         raise ValidationError({"username": "This username is taken."})
     if len(display_name) > 80:
         raise ValidationError({"display_name": "At most 80 characters."})
+    for field, value in (("display_name", display_name), ("email", email or "")):
+        if "\x00" in value:  # PostgreSQL cannot store it
+            raise ValidationError({field: "Null characters are not allowed."})
     user = User(username=username, email=(email or "").strip(), display_name=display_name.strip())
     try:
         password_validation.validate_password(password or "", user=user)
@@ -36,6 +39,9 @@ def user_create(*, username: str, password: str, email: str = "", display_name: 
 
 @transaction.atomic
 def user_update_profile(*, user: User, display_name: str | None = None, bio: str | None = None) -> User:
+    for field, value in (("display_name", display_name), ("bio", bio)):
+        if value is not None and "\x00" in value:  # PostgreSQL cannot store it
+            raise ValidationError({field: "Null characters are not allowed."})
     if display_name is not None:
         if len(display_name) > 80:
             raise ValidationError({"display_name": "At most 80 characters."})

@@ -17,7 +17,7 @@ anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_na
                      st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 hostile_text = st.one_of(st.text(), st.text(alphabet=st.characters(codec="utf-8"), min_size=400, max_size=2000),
                          st.sampled_from(["", " ", "\x00", "<script>alert(1)</script>", "' OR 1=1 --", "\u202e",
-                                          "a" * 10_000, "💥" * 600, "@" * 40, "${jndi:ldap://x}"]))
+                                          "a" * 10_000, "💥" * 600, "@" * 40, "${jndi:ldap://x}", "nul\x00byte"]))
 
 
 def _names_fields(exc: ValidationError, allowed: set[str]) -> None:
