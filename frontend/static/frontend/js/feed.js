@@ -57,21 +57,29 @@ function watch(root) {
 const end = document.getElementById("feed-end");
 let loading = false;
 
+async function fetchCards(cursor) {
+  // the next page as HTML cards (the same template as the first page) and the cursor after it
+  const query = `tab=${feed.dataset.tab.replace("_", "-")}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+  const res = await fetch(`/feed/cards?${query}`, { credentials: "same-origin" });
+  if (!res.ok) throw new Error(await res.text());
+  const box = document.createElement("div");
+  box.innerHTML = await res.text();
+  return { cards: [...box.querySelectorAll(".vcard")], next: res.headers.get("X-Next-Cursor") || "" };
+}
+
+function place(cards, next) {
+  cards.forEach((card) => { end.before(card); onScreen.observe(card); });
+  feed.dataset.next = next;
+  end.innerHTML = next ? '<span class="muted">Loading more…</span>' : '<span class="muted">You’re all caught up.</span>';
+}
+
 async function loadMore() {
   const cursor = feed.dataset.next;
   if (!cursor || loading) return;
   loading = true;
   try {
-    const res = await fetch(`/feed/cards?tab=${feed.dataset.tab.replace("_", "-")}&cursor=${encodeURIComponent(cursor)}`,
-      { credentials: "same-origin" });
-    if (!res.ok) throw new Error(await res.text());
-    feed.dataset.next = res.headers.get("X-Next-Cursor") || "";
-    const box = document.createElement("div");
-    box.innerHTML = await res.text();
-    const cards = [...box.querySelectorAll(".vcard")];
-    cards.forEach((card) => end.before(card));
-    cards.forEach((card) => onScreen.observe(card));
-    if (!feed.dataset.next) end.innerHTML = '<span class="muted">You’re all caught up.</span>';
+    const { cards, next } = await fetchCards(cursor);
+    place(cards, next);
   } catch (err) {
     toast(err.message || "Could not load more videos.", "error");
   } finally {
@@ -85,16 +93,12 @@ new IntersectionObserver((items) => { if (items.some((i) => i.isIntersecting)) l
 async function reloadFeed() {
   // new weights, new ranking: the first page again, from the top
   for (const card of [...watching.keys()]) leave(card);
-  const res = await fetch(`/feed/cards?tab=${feed.dataset.tab.replace("_", "-")}`, { credentials: "same-origin" });
-  if (!res.ok) return toast("Could not refresh the feed.", "error");
+  let page;
+  try { page = await fetchCards(null); } catch { return toast("Could not refresh the feed.", "error"); }
   feed.querySelectorAll(".vcard").forEach((card) => { onScreen.unobserve(card); card.remove(); });
-  const box = document.createElement("div");
-  box.innerHTML = await res.text();
-  [...box.querySelectorAll(".vcard")].forEach((card) => end.before(card));
-  feed.dataset.next = res.headers.get("X-Next-Cursor") || "";
-  feed.dataset.version = String(Number(feed.dataset.version || 0) + 1);
   feed.scrollTo({ top: 0 });
-  watch(feed);
+  place(page.cards, page.next);
+  feed.dataset.version = String(Number(feed.dataset.version || 0) + 1);
 }
 
 // --- card buttons: sound, see less ----------------------------------------------------------------
