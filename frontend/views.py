@@ -139,6 +139,8 @@ def create_page(request):
 
 
 def video_page(request, video_id: int):
+    from moderation.models import Report
+
     video = feed_selectors.video_get(video_id=video_id, viewer=request.user)
     if video is None:
         raise Http404("No such video.")
@@ -161,6 +163,7 @@ def video_page(request, video_id: int):
         "form": form,
         "visibilities": Video.Visibility.choices,
         "lineage": _lineage(video, request.user),
+        "report_reasons": Report.Reason.choices,
     }
     return render(request, "frontend/video.html", context)
 
