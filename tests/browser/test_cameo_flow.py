@@ -63,6 +63,9 @@ def test_upload_approve_generate_and_the_owner_deletes_it(browser, site, tmp_pat
         ana.fill("#restriction-text", "never in political videos")
         ana.click("#restriction-text + button")
         ana.wait_for_selector("#restrictions li:has-text('never in political videos')")
+        # the picture loads after the page; wait for it rather than reading a half-loaded <img>
+        ana.wait_for_function("(() => { const i = document.querySelector('#cameo img.cameo-pic');"
+                              " return i && i.complete && i.naturalWidth > 0; })()", timeout=15000)
         assert ana.evaluate("document.querySelector('#cameo img.cameo-pic').naturalWidth") == 480
 
         # Bob cannot use it yet; he asks
