@@ -8,6 +8,7 @@ import io
 import struct
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PIL import Image
 
@@ -37,6 +38,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
+@lru_cache(maxsize=2)  # built once per test session, sent to every upload endpoint
 def png_bomb(side: int) -> bytes:
     """A valid PNG of side x side black pixels (RGB): a few hundred KB that decode to side² x 3 bytes."""
     header = _chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))

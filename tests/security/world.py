@@ -6,6 +6,7 @@ the owner through an owner-like field, and the owner's own row), so a test can p
 request by someone else changed none of it."""
 import io
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from django.apps import apps
@@ -17,12 +18,14 @@ SECRET = "zq-secret-7f3a"  # in every private prompt, caption, comment and profi
 OWNER_FIELDS = ("owner", "author", "user", "creator", "uploader", "subject", "granter", "grantor")
 
 
+@lru_cache(maxsize=8)
 def png_bytes(size=(8, 8), color=(220, 50, 50)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, format="PNG")
     return buf.getvalue()
 
 
+@lru_cache(maxsize=1)
 def mp4_bytes() -> bytes:
     from generation.dit.video_io import mp4_bytes as encode
 
