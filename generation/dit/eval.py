@@ -1,7 +1,7 @@
 """Evaluation: generate held-out prompts, score them with the deterministic detector.
 
     python -m generation.dit.eval [--weights DIR] [--device cpu|cuda] [--steps 20] [--guidance G]
-                                  [--per-kind N] [--out REPORT.json] [--seed S] [--ground-truth]
+                                  [--per-kind N] [--out REPORT.json] [--seed S] [--ground-truth | --vae-roundtrip]
 
 The prompt set is fixed by --seed and --per-kind: held-out specs (world.sample_spec(split="heldout"))
 for every single motion (left/right/up/down/still/falling), every pair relation and both wall
@@ -12,7 +12,8 @@ uses (checked against text.VOCAB): colour and shape synonyms, tiny/huge, sliding
 normalizer does not map relations; see text.py).
 
 --ground-truth scores world.render_numpy(spec) instead of the model: the detector must read ~100%
-there, which is how we know the detector (not the model) is right.
+there, which is how we know the detector (not the model) is right. --vae-roundtrip scores those
+renders after the weights' autoencoder (encode, decode): the ceiling the DiT can reach.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="JSON report path")
     ap.add_argument("--ground-truth", action="store_true", help="score the world's own renders, not the model")
+    ap.add_argument("--vae-roundtrip", action="store_true", help="score the renders after the VAE (the DiT's ceiling)")
     ap.add_argument("--write-readings", metavar="JSON", help="only read every prompt (needs MiniLM) and save the readings")
     ap.add_argument("--readings", metavar="JSON", help="readings saved by --write-readings (for a GPU machine "
                                                         "without the MiniLM package)")
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
         Path(args.write_readings).write_text(json.dumps(readings, indent=0))
         return readings
     pipe = None
-    if not args.ground_truth:
+    if not args.ground_truth:  # the model (or, with --vae-roundtrip, its autoencoder)
         from .pipeline import WEIGHTS_DIR, Pipeline
         from .text import NormalizedPrompt
 
@@ -165,7 +167,9 @@ def main(argv: list[str] | None = None) -> dict:
             pipe.read_prompt = lambda p: NormalizedPrompt(**saved[p]) if p in saved else read(p)
     rows, started = [], time.perf_counter()
     for item in items:
-        truth = world.render_numpy(item["spec"]) if args.ground_truth else None
+        truth = world.render_numpy(item["spec"]) if args.ground_truth or args.vae_roundtrip else None
+        if args.vae_roundtrip:
+            truth = pipe.roundtrip(truth)
         for ph in PHRASINGS:
             prompt = item["prompts"][ph]
             t0 = time.perf_counter()
@@ -191,6 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
                      "guidance": args.guidance if pipe is None else
                      (args.guidance if args.guidance is not None else pipe.config.get("sampler", {}).get("guidance", 2.0)),
                      "per_kind": args.per_kind, "seed": args.seed, "ground_truth": args.ground_truth,
+                     "vae_roundtrip": args.vae_roundtrip,
                      "specs": len(items), "clips": len(rows), "seconds": round(time.perf_counter() - started, 1),
                      "paraphrases_avoid_training_words": all(attribute_words_ok(i["prompts"]["paraphrase"]) for i in items)},
         **summary,

@@ -40,6 +40,7 @@ class DiTConfig:
     external_text: bool = False  # True: the caller passes text tokens (benchmarks), no TextEncoder
     rope_split: tuple[int, int, int] | None = None  # head-dim channels for (t, h, w); None: auto
     reference: bool = False  # cameo picture as in-context tokens (reference.py)
+    frame_condition: bool = False  # known latent frames as an extra input (extend; see FrameConditioner)
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -185,6 +186,25 @@ class DiTBlock(nn.Module):
         return x
 
 
+class FrameConditioner(nn.Module):
+    """Known frames -> an addition to the patch embedding (as Wan's image-to-video concatenates the
+    condition latent and its mask to the input). The projection starts at zero, so weights trained
+    without it load unchanged and the model starts as exactly the plain one."""
+
+    def __init__(self, channels: int, patch: tuple[int, int, int], width: int):
+        super().__init__()
+        self.proj = nn.Linear((channels + 1) * math.prod(patch), width)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, patchify, z_t, known, known_mask) -> torch.Tensor:
+        if known is None:  # nothing known: zeros in, the learned bias out
+            known = torch.zeros_like(z_t)
+            known_mask = torch.zeros_like(z_t[:, :1])
+        cond = torch.cat([known * known_mask, known_mask], dim=1)  # (B, C + 1, T, H, W)
+        return self.proj(patchify(cond.to(self.proj.weight.dtype)))  # (B, N, W)
+
+
 # ------------------------------------------------------------------------------------------------
 # The network
 
@@ -205,10 +225,12 @@ class DiT(nn.Module):
         self.final_mod = nn.Sequential(nn.SiLU(), nn.Linear(w, 2 * w))
         self.final = nn.Linear(w, cfg.patch_dim)
         self._init_weights()
-        self.reference = None
-        if cfg.reference:  # its own RNG draws: the other weights match a plain model of the same seed
-            with torch.random.fork_rng(devices=[]):
+        self.reference = self.frame_embed = None
+        with torch.random.fork_rng(devices=[]):  # own RNG draws: other weights match a plain model's
+            if cfg.reference:
                 self.reference = ReferenceEmbedder(w)
+            if cfg.frame_condition:
+                self.frame_embed = FrameConditioner(cfg.latent_channels, cfg.patch, w)
 
     def _init_weights(self):
         for m in self.modules():
@@ -241,10 +263,17 @@ class DiT(nn.Module):
         return tokens, pooled, ids != 0
 
     def forward(self, z_t: torch.Tensor, t: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor,
-                text_mask: torch.Tensor | None = None, reference: torch.Tensor | None = None) -> torch.Tensor:
+                text_mask: torch.Tensor | None = None, reference: torch.Tensor | None = None,
+                known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None) -> torch.Tensor:
         """z_t: (B, C, T, H, W) noisy latent at noise level t (B,) -> predicted clean latent, same shape.
-        reference: (B, 3, 32, 32) cameo pictures in [-1, 1], or None (the plain model)."""
+        reference: (B, 3, 32, 32) cameo pictures in [-1, 1], or None (the plain model).
+        known: (B, C, T, H, W) clean latent frames given as context where known_mask (B, 1, T, H, W) is 1
+        (a model with frame_condition; None: nothing known)."""
         x = self.patch_embed(self.patchify(z_t))  # (B, N, W)
+        if self.frame_embed is not None:
+            x = x + self.frame_embed(self.patchify, z_t, known, known_mask).to(x.dtype)
+        elif known is not None:
+            raise ValueError("this DiT has no frame conditioning (config frame_condition=False)")
         n = x.shape[1]
         if reference is not None:
             if self.reference is None:

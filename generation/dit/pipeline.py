@@ -101,9 +101,11 @@ class Pipeline:
             raise ValueError("the prompt names more than one @handle; this model shows one cameo")
         return picture_to_reference(cameo_image).to(self.device)
 
-    def _text_denoiser(self, prompt: str, steps: int | None, guidance: float | None, seed: int, cameo_image=None):
+    def _text_denoiser(self, prompt: str, steps: int | None, guidance: float | None, seed: int, cameo_image=None,
+                       known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None):
         """Checks the arguments, reads and encodes the prompt; returns (reading, steps, shift, denoise).
-        Guidance contrasts prompt + picture with neither (the plain unconditional model)."""
+        Guidance contrasts prompt + picture with neither (the plain unconditional model); known
+        frames (a model with frame conditioning) are given to both."""
         sampler = self.config.get("sampler", {})
         steps = int(steps or sampler.get("steps", 20))
         guidance = float(sampler.get("guidance", 2.0) if guidance is None else guidance)
@@ -124,15 +126,19 @@ class Pipeline:
             if with_uncond:  # z is [cond batch; uncond batch]
                 rep = n // 2
                 tx, pl, mk = (x.repeat_interleave(rep, 0) for x in (tx, pl, mk))
+            frames = {} if known is None else {"known": known.expand(n, -1, -1, -1, -1),
+                                                "known_mask": known_mask.expand(n, -1, -1, -1, -1)}
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                 if reference is None:
-                    return self.dit(z, t, tx, pl, mk).float()
+                    return self.dit(z, t, tx, pl, mk, **frames).float()
                 k = n // 2 if with_uncond else n  # the conditional half sees the picture, the rest does not
                 ref = reference.expand(k, -1, -1, -1)
-                cond = self.dit(z[:k], t[:k], tx[:k], pl[:k], mk[:k], reference=ref).float()
+                head = {key: v[:k] for key, v in frames.items()}
+                cond = self.dit(z[:k], t[:k], tx[:k], pl[:k], mk[:k], reference=ref, **head).float()
                 if k == n:
                     return cond
-                return torch.cat([cond, self.dit(z[k:], t[k:], tx[k:], pl[k:], mk[k:]).float()])
+                tail = {key: v[k:] for key, v in frames.items()}
+                return torch.cat([cond, self.dit(z[k:], t[k:], tx[k:], pl[k:], mk[k:], **tail).float()])
 
         return reading, steps, float(sampler.get("shift", 3.0)), sampling.guided(model_x0, guidance)
 
@@ -153,6 +159,11 @@ class Pipeline:
                 event.frames = finish(step.z)
                 event.elapsed_s = time.perf_counter() - start
             yield event
+
+    @torch.no_grad()
+    def roundtrip(self, frames: np.ndarray) -> np.ndarray:
+        """A clip through the autoencoder alone (encode, decode): what the VAE lets through."""
+        return self._decode(self.encode_frames(frames))
 
     def _decode(self, z: torch.Tensor) -> np.ndarray:
         return VideoVAE.to_uint8(self.vae.decode(z.float()))[0].cpu().numpy()
@@ -237,24 +248,32 @@ class Pipeline:
     def iter_extend(self, prompt: str, parent_frames: np.ndarray, *, new_frames: int = 8, seed: int = 0,
                     steps: int | None = None, guidance: float | None = None,
                     solver: str = "euler", cameo_image: np.ndarray | None = None) -> Iterator[StepEvent]:
-        """Continue the parent by `new_frames` frames (latent in-painting). The parent's last
-        frames are encoded; the clip being sampled starts with those latent frames, known, and the
-        rest is generated with the new prompt. At every step the known frames are held at the
-        parent's latent noised to the current t (the network's estimate of them is replaced by the
-        parent's latent, which keeps them exactly on that path), so the unknown frames are drawn
-        to continue them. The last event's frames are the parent (fitted to the model's frame
-        size) followed by the new frames."""
+        """Continue the parent by `new_frames` frames. The parent's last frames are encoded; the
+        clip being sampled starts with those latent frames, known, and the rest is generated with
+        the new prompt. A model trained with frame conditioning is given them as context (chosen by
+        measurement: in-painting alone put the first new frame's object within 3 px of the
+        predicted place in 17% of clips); in both cases the known frames are held at the parent's
+        latent noised to the current t (the network's estimate of them is replaced by the parent's
+        latent). The last event's frames are the parent (fitted to the model's frame size)
+        followed by the new frames."""
         t_clip, _, _ = self.clip_shape
         if isinstance(new_frames, bool) or not isinstance(new_frames, int) or new_frames % 2 \
                 or not 2 <= new_frames <= t_clip - 2:
             raise ValueError(f"new_frames must be an even number from 2 to {t_clip - 2}")
-        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed, cameo_image)
         start = time.perf_counter()
         tail = self.fit_frames(parent_frames, keep="last")
         whole = self.resize_frames(np.asarray(parent_frames))  # every parent frame, resized in space only
         known_n = (t_clip - new_frames) // 2  # latent frames taken from the parent's end
         z_tail = self.encode_frames(tail)
         known = z_tail[:, :, z_tail.shape[2] - known_n:]
+        context = {}
+        if self.dit.frame_embed is not None:
+            full = torch.zeros_like(z_tail)
+            full[:, :, :known_n] = known
+            mask = torch.zeros_like(z_tail[:, :1])
+            mask[:, :, :known_n] = 1.0
+            context = {"known": full, "known_mask": mask}
+        reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed, cameo_image, **context)
         noise = self._noise(seed)
 
         def with_known(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 REFERENCE_SIZE = 32
 REFERENCE_PATCH = 4
 PREFIX = "reference."  # the state-dict keys this module adds to a DiT
+OPTIONAL_PREFIXES = (PREFIX, "frame_embed.")  # modules a newer config adds, absent from older weights
 
 
 class ReferenceEmbedder(nn.Module):
@@ -46,11 +47,11 @@ class ReferenceEmbedder(nn.Module):
 
 
 def load_dit_weights(dit: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
-    """Loads a state dict into a DiT; weights saved without reference conditioning load into a
-    model with it (strict except for exactly the reference keys, which keep their initial values).
+    """Loads a state dict into a DiT; weights saved without reference or frame conditioning load
+    into a model with them (strict except for exactly those keys, which keep their initial values).
     Returns the keys left at their initial values."""
     missing, unexpected = dit.load_state_dict(state, strict=False)
-    other = [k for k in missing if not k.startswith(PREFIX)]
+    other = [k for k in missing if not k.startswith(OPTIONAL_PREFIXES)]
     if other or unexpected:
         raise RuntimeError(f"DiT weights do not match the config: missing {other}, unexpected {list(unexpected)}")
     return list(missing)

@@ -51,13 +51,16 @@ class Log:
             f.write(line + "\n")
 
 
-def predict(forward, z_t, t, text, pooled, mask, reference: torch.Tensor | None) -> torch.Tensor:
+def predict(forward, z_t, t, text, pooled, mask, reference: torch.Tensor | None,
+            known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None) -> torch.Tensor:
     """The DiT on a Batches layout: the plain part without reference tokens (exactly the plain
-    model), the last len(reference) clips with them."""
+    model; known frames, if any, are given to it), the last len(reference) clips with them."""
+    frames = {} if known is None else {"known": known, "known_mask": known_mask}
     if reference is None:
-        return forward(z_t, t, text, pooled, mask)
+        return forward(z_t, t, text, pooled, mask, **frames)
     k = z_t.shape[0] - reference.shape[0]
-    parts = [] if k == 0 else [forward(z_t[:k], t[:k], text[:k], pooled[:k], mask[:k])]
+    frames = {key: v[:k] for key, v in frames.items()}
+    parts = [] if k == 0 else [forward(z_t[:k], t[:k], text[:k], pooled[:k], mask[:k], **frames)]
     parts.append(forward(z_t[k:], t[k:], text[k:], pooled[k:], mask[k:], reference=reference))
     return torch.cat(parts)
 
@@ -142,6 +145,17 @@ def cameo_subject_psnr(vae: VideoVAE, device, clips: int = 64, seed: int = 4321)
     return 99.0 if err == 0 else 10 * math.log10(255.0 ** 2 / err)
 
 
+def foreground_weight(x: torch.Tensor, extra: float) -> torch.Tensor:
+    """(B, 3, T, H, W) clips -> per-pixel loss weight (B, 1, T, H, W): 1 + extra on pixels away from
+    the frame's background (its median colour). Objects are a few percent of the pixels; an
+    unweighted loss let the decoder round small triangles into discs."""
+    if extra <= 0:
+        return torch.ones_like(x[:, :1])
+    bg = x.flatten(3).median(dim=3).values[..., None, None]  # (B, 3, T, 1, 1)
+    fg = (x - bg).abs().amax(dim=1, keepdim=True) > 0.1
+    return 1.0 + extra * fg.to(x.dtype)
+
+
 def finetune_vae_decoder(vae: VideoVAE, args, device, log: Log) -> None:
     """Trains the decoder alone on plain and cameo clips: the encoder (so every latent the DiT was
     trained on) stays as it is, while pictures, which the shapes-only decoder never drew, decode sharper."""
@@ -165,7 +179,8 @@ def finetune_vae_decoder(vae: VideoVAE, args, device, log: Log) -> None:
                 mean, logvar = vae.encoder(x)
                 z = mean + torch.randn_like(mean) * (0.5 * logvar.clamp(-20, 5)).exp()
             recon = vae.decoder(z)
-        loss = F.mse_loss(recon.float(), x) + 0.5 * F.l1_loss(recon.float(), x)
+        err = (recon.float() - x).pow(2) + 0.5 * (recon.float() - x).abs()
+        loss = (err * foreground_weight(x, args.vae_decoder_fg_weight)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.decoder.parameters(), 1.0)
@@ -201,9 +216,10 @@ def dit_flops_per_clip(model: DiT) -> float:
 def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> None:
     save_sharded(dit.state_dict(), folder, "dit")
     save_sharded(vae.state_dict(), folder, "vae")
+    overrides = {k: True for k in ("reference", "frame_condition") if getattr(dit.cfg, k)}
     config = {
         "version": args.version,
-        "dit": {"name": args.config, **({"overrides": {"reference": True}} if dit.cfg.reference else {})},
+        "dit": {"name": args.config, **({"overrides": overrides} if overrides else {})},
         "vae": {},
         "sampler": {"steps": 20, "shift": args.shift, "guidance": 2.0},
         "training": info,
@@ -211,8 +227,23 @@ def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> Non
     save_json(config, folder / "config.json")
 
 
+def known_prefix(x0: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first n clips of a batch get their first k latent frames as known context (k from 1 to
+    T-1, each clip its own): what extend does with a parent's last frames. -> (known, mask (B,1,T,H,W))."""
+    b, _, t_n = x0.shape[:3]
+    k = torch.randint(1, t_n, (b,), device=x0.device)
+    k = torch.where(torch.arange(b, device=x0.device) < n, k, 0)
+    frame_known = torch.arange(t_n, device=x0.device)[None] < k[:, None]  # (B, T)
+    mask = frame_known[:, None, :, None, None].expand(-1, 1, -1, *x0.shape[3:]).to(x0.dtype)
+    return x0, mask
+
+
 def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
-    dit = DiT(make_config(args.config, reference=args.cameo_fraction > 0)).to(device)
+    kept = {}  # conditioning the resumed weights were trained with stays, even if unused this run
+    if args.resume and (Path(args.resume) / "config.json").exists():
+        kept = load_json(Path(args.resume) / "config.json")["dit"].get("overrides", {})
+    dit = DiT(make_config(args.config, reference=args.cameo_fraction > 0 or kept.get("reference", False),
+                          frame_condition=args.extend_fraction > 0 or kept.get("frame_condition", False))).to(device)
     if args.resume:
         state = load_sharded(Path(args.resume), "dit")
         fresh = load_dit_weights(dit, {k: v.float() for k, v in state.items()})
@@ -251,20 +282,28 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
         z_t = (1 - tt) * x0 + tt * noise
         for g in opt.param_groups:
             g["lr"] = cosine_lr(args.lr, (time.time() - start) / budget)
+        known = known_mask = None
+        if dit.frame_embed is not None:
+            known, known_mask = known_prefix(x0, round(args.extend_fraction * args.batch))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             text, pooled, mask = dit.encode_text(ids)
             try:
-                x0_hat = predict(forward, z_t, t, text, pooled, mask, reference).float()
+                x0_hat = predict(forward, z_t, t, text, pooled, mask, reference, known, known_mask).float()
             except Exception as exc:  # a failed compile must not cost the run: fall back to eager
                 if forward is dit:
                     raise
                 log(f"torch.compile failed ({type(exc).__name__}: {exc}); continuing eagerly")
                 forward = dit
-                x0_hat = predict(forward, z_t, t, text, pooled, mask, reference).float()
+                x0_hat = predict(forward, z_t, t, text, pooled, mask, reference, known, known_mask).float()
         # x0 prediction, loss on the implied velocity ((x0 - x0_hat) / t)^2 with t floored at 0.25:
         # a lower floor (0.05, up to 400x weight) spent the model on fine detail at low noise and
         # left the layout, decided at high noise, incoherent across frames
-        per_clip = ((x0_hat - x0) / tt.clamp(min=args.t_floor)).pow(2).mean(dim=(1, 2, 3, 4))
+        err = ((x0_hat - x0) / tt.clamp(min=args.t_floor)).pow(2)
+        if known_mask is None:
+            per_clip = err.mean(dim=(1, 2, 3, 4))
+        else:  # the known frames are given: only the frames to be made count
+            weight = 1.0 - known_mask
+            per_clip = (err * weight).sum(dim=(1, 2, 3, 4)) / (weight.sum(dim=(1, 2, 3, 4)) * err.shape[1])
         loss = per_clip.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -295,6 +334,7 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
     info = {"steps": step, "clips": seen, "minutes": (time.time() - start) / 60, "batch": args.batch,
             "lr": args.lr, "shift": args.shift, "ema": args.ema, "params": count_params(dit),
             "vae_psnr_heldout": getattr(vae, "psnr_heldout", None), "cameo_fraction": args.cameo_fraction,
+            "extend_fraction": args.extend_fraction,
             "vae_cameo_subject_psnr": getattr(vae, "cameo_subject_psnr", None), "device": torch.cuda.get_device_name()
             if device.type == "cuda" else "cpu"}
     save_weights(out, ema, vae, args, info)
@@ -327,11 +367,15 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cameo-fraction", type=float, default=0.0,
                     help="share of every batch whose subject is a picture given as the reference (0: plain model)")
+    ap.add_argument("--extend-fraction", type=float, default=0.0,
+                    help="share of every batch given its first latent frames as known context (extend)")
     ap.add_argument("--p-ref-drop", type=float, default=0.1, help="CFG dropout of the reference (cameo clips)")
     ap.add_argument("--sprites", type=int, default=50_000, help="training pictures in the bank")
     ap.add_argument("--vae-decoder-minutes", type=float, default=0.0,
                     help="fine-tune the VAE decoder (encoder frozen) on plain + cameo clips before the DiT")
     ap.add_argument("--vae-decoder-lr", type=float, default=3e-4)
+    ap.add_argument("--vae-decoder-fg-weight", type=float, default=0.0,
+                    help="extra loss weight on object pixels in the decoder fine-tune (sharper small shapes)")
     ap.add_argument("--vae-decoder-max-drop", type=float, default=1.0,
                     help="dB of plain held-out PSNR the decoder fine-tune may lose before it is undone")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
