@@ -6,11 +6,16 @@ nearer "purple" than "red", "navy" nearer "orange"), and a DiT trained on templa
 unseen embeddings unreliably. So the encoder works in two stages:
 
 1. `PromptNormalizer` maps every word the training captions never used onto the Flatland word it
-   means: colour names through the CSS/X11 and xkcd colour tables (crimson -> RGB -> nearest palette hue),
-   other words through MiniLM similarity inside one category (shape, size, motion, direction,
-   relation, scene), calibrated against a neutral word, dropping what matches nothing. The result
-   is readable ("understood as: red circle moving to the left on a blue background"), so the
-   product can show people how their prompt was read.
+   means: colour names (also "sky blue", "golden", "reddish") through the CSS/X11 and xkcd colour
+   tables (colour_names.py: crimson -> RGB -> palette colour); a few closed-class words MiniLM reads
+   poorly (prepositions, antonym pairs: "atop", "stationary", "ascending") through short lists; other
+   words through MiniLM similarity inside one category (shape, size, motion, direction, scene),
+   calibrated against ordinary words, dropping what matches nothing. Context helps: a noun after a
+   colour or size is most likely the shape, a noun after "behind a" is the wall, a verb before a
+   direction ("heading left") is just "moving". `_tidy` then puts the words into the phrasings the
+   training captions use ("moving left", "falling and bouncing", "blue background"). The result is
+   readable ("understood as: red circle moving to the left on a blue background"), so the product
+   can show people how their prompt was read; tests/dit/test_normalizer_*.py measure it.
 2. `TextEncoder`, a small transformer trained jointly with the DiT, turns the normalized token
    ids into contextual tokens (word order carries relations: "red left of blue").
 
@@ -19,7 +24,6 @@ MiniLM and matplotlib's colour tables are imported only when a prompt holds an u
 
 from __future__ import annotations
 
-import colorsys
 import functools
 import re
 from dataclasses import dataclass, field
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from . import captions, world
+from . import captions, colour_names, world
 
 MAX_TOKENS = 32
 SPECIAL = ["<pad>", "<bos>", "@cameo"]
@@ -50,22 +54,46 @@ VOCAB = SPECIAL + _training_words()
 TOKEN_ID = {w: i for i, w in enumerate(VOCAB)}
 PAD, BOS = 0, 1
 
-# Function words that carry no Flatland meaning; dropped rather than guessed.
-STOPWORDS = {"is", "are", "an", "its", "it", "this", "that", "there", "which", "who", "very", "some",
-             "just", "then", "while", "as", "at", "by", "from", "into", "onto", "across", "along",
-             "toward", "towards", "video", "clip", "scene", "shows", "showing", "s", "colored",
-             "coloured", "color", "colour", "shaped", "shape", "object", "thing", "please", "make",
-             "me", "my", "slowly", "quickly", "fast", "slow", "being", "gets", "get", "side"}
+# Function words and adverbs that carry no Flatland meaning; dropped rather than guessed.
+STOPWORDS = set("""is are an its it this that there here which who very some just then while as at by from into onto across
+along off video clip scene shows show showing s colored coloured color colour shaped shape object thing please make me my
+slowly quickly fast slow being gets get side sided three directly perfectly completely really totally slightly gently
+steadily smoothly constantly high far way image picture animation frame see can you let will be has have does do
+did next beside around through away other another itself all disappearing disappears disappear vanishing vanishes
+hiding hides hidden emerging emerges reappearing reappears keep keeps keeping starts begins continues""".split())
+# Closed-class English that MiniLM reads poorly, measured on tests/dit/data/normalizer_prompts.json:
+# prepositions ("atop" reads as "below"), antonym-like stillness words ("stationary" lands next to
+# "moving"), and verbs of staying put, which mean "still" unless a relation follows ("sitting above").
+PHRASES = [(r"n't\b", " not"), (r"-(?:colou?red|toned|tinted)\b", ""), (r"\bin place\b", "still"),
+           (r"\b(?:to|toward|towards) the top\b(?! of)", "up"), (r"\b(?:to|toward|towards) the bottom\b", "down"),
+           (r"\bthree[- ]sided\b", "triangle"), (r"\bfour[- ]sided\b", "square"), (r"\bhigher than\b", "above"),
+           (r"\blower than\b", "below"), (r"\b(?:stays?|staying|remains?|remaining) put\b", "still"),
+           (r"\bfrom (?:the )?(?:left|right|top|bottom) to (?:the )?(left|right|top|bottom)\b", r"to the \1")]
+WORDS = {"atop": "on top of", "underneath": "under", "toward": "to", "towards": "to", "bottom": "down",
+         "stationary": "still", "static": "still", "immobile": "still", "frozen": "still", "motionless": "still",
+         "unmoving": "still", "idle": "still", "ground": "floor",
+         "west": "left", "westward": "left", "westwards": "left", "east": "right", "eastward": "right", "eastwards": "right"}
+# Verbs that say up or down: MiniLM cannot tell antonyms apart ("ascending" lands nearer "going down").
+VERTICAL = [(re.compile(r"ris(e|es|en|ing)|ascend\w*|climb\w*|soar\w*"), "moving up"),
+            (re.compile(r"descend\w*|sink\w*|sank|sunk|dips?|dipping|lower(s|ing)"), "moving down")]
+STAY_VERBS = set("stay stays staying remain remains remaining sit sits sitting rest rests resting lie lies lying "
+                 "placed parked hovering hovers".split())
+DIRECTIONS = {"left", "right", "up", "down", "upwards", "downwards"}
+VERBS = {"moving", "moves", "going", "travels", "falling", "falls", "dropped"}
+RELATION_WORDS = {"above", "below", "under", "beneath", "over", "top", "left", "right"}
 
-# Each category: anchors (Flatland words a match becomes) and the template used to compare. Relations
-# (above/below) are left out on purpose: "rising" and "upward" read as relations to MiniLM, and every
-# common relation word is already in the training vocabulary.
-CATEGORIES: dict[str, tuple[list[str], str]] = {
-    "shape": (world.SHAPES, "a {} shape"),
-    "size": (world.SIZES, "a {} object"),
-    "motion": (["moving", "still", "falling"], "an object that is {}"),
-    "direction": (["left", "right", "up", "down"], "going {}"),
-    "scene": (["background", "wall"], "the {}"),
+# MiniLM categories for open-class words: target (Flatland words) -> anchor phrases, and the templates
+# the word and the anchors are compared in (averaged). Relations are closed-class (above).
+CATEGORIES: dict[str, tuple[dict[str, list[str]], list[str]]] = {
+    # "dot" and "pointed": MiniLM puts a dot (a small round mark) next to "pointed" otherwise
+    "shape": ({"circle": ["circle", "round", "circular", "dot"], "square": ["square", "rectangle", "rectangular"],
+               "triangle": ["triangle", "triangular", "pointed"]}, ["a {} shape", "a {}"]),
+    "size": ({"small": ["small"], "big": ["big"]}, ["a {} object"]),
+    "motion": ({"moving": ["moving", "travelling"], "moving up": ["going up", "moving upwards"],
+                "moving down": ["going down", "moving downwards"], "still": ["still", "not moving"],
+                "falling": ["falling", "dropping"], "bouncing": ["bouncing"]}, ["it is {}"]),
+    "direction": ({"left": ["left"], "right": ["right"], "up": ["up"], "down": ["down"]}, ["going {}"]),
+    "scene": ({"background": ["background"], "wall": ["wall"], "floor": ["floor"]}, ["the {}"]),
 }
 # Calibration: how unusual a word's best similarity is among ordinary English words (z-score).
 REFERENCE_WORDS = (
@@ -76,6 +104,8 @@ REFERENCE_WORDS = (
     "train soft loud clean dream cold warm gentle winter finger planet engine bread coffee door island "
     "thunder wild rare").split()
 MIN_Z, MIN_MARGIN = 1.0, 0.2  # chosen by hand on a list of synonyms and unrelated words
+SHAPE_BONUS = 2.0  # a noun right after a colour or size word is most likely the shape
+ADJECTIVES = {*world.COLOURS, *world.SIZES}
 
 
 @dataclass
@@ -87,42 +117,13 @@ class NormalizedPrompt:
     cameos: list[str] = field(default_factory=list)
 
 
-def _palette_colour_for(rgb: tuple[int, int, int]) -> str:
-    """Nearest palette colour by hue for saturated colours, by lightness for grays."""
-    h, l, s = colorsys.rgb_to_hls(*(c / 255 for c in rgb))
-    if s < 0.25 or l > 0.9 or l < 0.12:
-        return "gray" if 0.3 < l < 0.7 and s < 0.25 else ("white" if l >= 0.5 else "black")
-    best, best_d = "red", 9.0
-    for name, prgb in world.PALETTE.items():
-        ph, pl, ps = colorsys.rgb_to_hls(*(c / 255 for c in prgb))
-        if ps < 0.25:
-            continue
-        d = min(abs(h - ph), 1 - abs(h - ph))
-        if d < best_d:
-            best, best_d = name, d
-    return best
-
-
-@functools.lru_cache(maxsize=1)
-def _named_colours() -> dict[str, tuple[int, int, int]]:
-    """~1,000 colour names with their RGB: the CSS/X11 table and the xkcd colour survey."""
-    from matplotlib import colors
-
-    table = {}
-    for name, hex_rgb in {**colors.CSS4_COLORS, **colors.XKCD_COLORS}.items():
-        name = name.removeprefix("xkcd:")
-        if name.isalpha():
-            rgb = colors.to_rgb(hex_rgb)
-            table[name] = tuple(int(round(c * 255)) for c in rgb)
-    return table
-
-
 class PromptNormalizer:
     """Free text -> Flatland words (see the module docstring)."""
 
     def __init__(self):
         self._model = None
-        self._anchor_cache: dict[str, torch.Tensor] = {}
+        self._anchor_cache: dict[str, tuple[list[str], float, float]] = {}
+        self._anchor_embeddings: dict[str, torch.Tensor] = {}
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         if self._model is None:
@@ -131,56 +132,155 @@ class PromptNormalizer:
             self._model = load_model("cpu")
         return self._model.encode(texts, normalize_embeddings=True, convert_to_tensor=True)
 
-    def _anchors(self, category: str) -> tuple[torch.Tensor, float, float]:
-        """Anchor embeddings of a category and the mean/std of ordinary words' best similarity."""
+    def _similarity(self, category: str, words: list[str]) -> torch.Tensor:
+        targets, templates = CATEGORIES[category]
+        anchors = [a for anchor_list in targets.values() for a in anchor_list]
+        for t in templates:
+            if t + category not in self._anchor_embeddings:
+                self._anchor_embeddings[t + category] = self._embed([t.format(a) for a in anchors])
+        return sum(self._embed([t.format(w) for w in words]) @ self._anchor_embeddings[t + category].T
+                   for t in templates) / len(templates)
+
+    def _anchors(self, category: str) -> tuple[list[str], float, float]:
+        """Target of each anchor, and the mean/std of ordinary words' best similarity."""
         if category not in self._anchor_cache:
-            anchors, template = CATEGORIES[category]
-            a = self._embed([template.format(x) for x in anchors])
-            ref = (self._embed([template.format(w) for w in REFERENCE_WORDS]) @ a.T).max(1).values
-            self._anchor_cache[category] = (a, float(ref.mean()), float(ref.std()))
+            targets = CATEGORIES[category][0]
+            names = [t for t, anchor_list in targets.items() for _ in anchor_list]
+            ref = self._similarity(category, REFERENCE_WORDS).max(1).values
+            self._anchor_cache[category] = (names, float(ref.mean()), float(ref.std()))
         return self._anchor_cache[category]
 
     @functools.lru_cache(maxsize=4096)
-    def match(self, word: str) -> str | None:
-        """The Flatland word an unknown word means, or None."""
-        colours = _named_colours()
-        if word in colours:
-            return _palette_colour_for(colours[word])
+    def match(self, word: str, after: str = "") -> str | None:
+        """The Flatland word(s) an unknown word means ("circle", "moving up"), or None. `after` is the
+        word before it: after a size or colour shapes are favoured, and after a colour a colour name is
+        the thing itself ("a rust brick")."""
+        found = None if after in world.COLOURS else colour_names.colour_at([word], 0)
+        if found:
+            return found[0]
+        if word.endswith("s") and word[:-1] in TOKEN_ID:
+            return word[:-1]
+        direction = re.fullmatch(r"(left|right|up|down)wards?", word)
+        if direction:
+            return direction.group(1)
+        for pattern, meaning in VERTICAL:
+            if pattern.fullmatch(word):
+                return meaning
         scored = []
-        for category, (anchors, template) in CATEGORIES.items():
-            a, mean, std = self._anchors(category)
-            sims = (self._embed([template.format(word)]) @ a.T)[0]
-            scored.append(((float(sims.max()) - mean) / std, anchors[int(sims.argmax())]))
+        for category in CATEGORIES:
+            names, mean, std = self._anchors(category)
+            sims = self._similarity(category, [word])[0]
+            z = (float(sims.max()) - mean) / std + (SHAPE_BONUS if category == "shape" and after in ADJECTIVES else 0)
+            scored.append((z, names[int(sims.argmax())]))
         scored.sort(reverse=True)
         (z, best), (z2, _) = scored[0], scored[1]
         return best if z >= MIN_Z and z - z2 >= MIN_MARGIN else None
 
     def normalize(self, prompt: str) -> NormalizedPrompt:
         out = NormalizedPrompt(text="", words=[])
-        for raw in re.findall(r"@[\w.]+|[a-z]+(?:-[a-z]+)*|,", prompt.lower()):
-            if raw.startswith("@"):
-                out.cameos.append(raw[1:])
+        text = prompt.lower()
+        for pattern, repl in PHRASES:
+            text = re.sub(pattern, repl, text)
+        raw = []
+        for token in re.findall(r"@[\w.]+|[a-z]+(?:-[a-z]+)*|,", text):  # "sky-blue" stays whole, "scarlet-red" splits
+            raw += [token] if "-" not in token or colour_names.colour_at([token], 0) else token.split("-")
+        colours, i = {*world.COLOURS, "gray"}, 0
+        while i < len(raw):
+            w, colour_next = raw[i], i + 1 < len(raw) and colour_names.colour_at(raw, i + 1)
+            found = None if w in TOKEN_ID else colour_names.colour_at(raw, i)
+            last = out.words[-1] if out.words else ""
+            if found and found[1] == 1 and last in world.COLOURS and w not in colours:
+                found = None  # "a rust brick": after a colour, a colour noun is the thing
+            if w.startswith("@"):
+                out.cameos.append(w[1:])
                 out.words.append("@cameo")
-            elif raw in TOKEN_ID:
-                out.words.append(raw)
-            elif raw == "an":
+            elif found:  # colour names, also of several words ("sky blue", "pale yellow")
+                out.replaced.append((" ".join(raw[i:i + found[1]]), found[0]))
+                out.words.append(found[0])
+                i += found[1]
+                continue
+            elif w in TOKEN_ID:
+                out.words.append(w)
+            elif w == "an":
                 out.words.append("a")
-            elif raw in STOPWORDS or len(raw) < 2:
-                out.dropped.append(raw)
+            elif w in WORDS:
+                out.replaced.append((w, WORDS[w]))
+                out.words += WORDS[w].split()
+            elif w in STAY_VERBS:
+                relation_follows = any(x in RELATION_WORDS for x in raw[i + 1:i + 3])
+                (out.dropped.append(w) if relation_follows else out.words.append("still"))
+            elif w in STOPWORDS or len(w) < 2:
+                out.dropped.append(w)
             else:
-                canonical = self.match(raw.replace("-", ""))
-                if canonical is None:
-                    out.dropped.append(raw)
+                canonical = self.match(w.replace("-", ""), last if last in ADJECTIVES else "")
+                if _behind(out.words):
+                    canonical = "wall"  # "behind a grey partition": Flatland passes behind walls only
+                if _direction_follows(raw, i + 1) and not (canonical in world.SHAPES and last in ADJECTIVES):
+                    canonical = "moving"  # "heading left", "floating upward": the direction says where
+                if canonical is None or (colour_next and canonical not in ("small", "big")):  # "carrot orange"
+                    out.dropped.append(w)
                 else:
-                    out.replaced.append((raw, canonical))
-                    out.words.append(canonical)
-        # "heading right": a guessed direction next to a stated one is the verb, not a second direction
-        directions = set(CATEGORIES["direction"][0])
-        guessed = {c for _, c in out.replaced}
-        out.words = [w for i, w in enumerate(out.words)
-                     if not (w in directions and w in guessed and i + 1 < len(out.words) and out.words[i + 1] in directions)]
+                    out.replaced.append((w, canonical))
+                    out.words += canonical.split()
+            i += 1
+        out.words = _tidy(out.words)
         out.text = " ".join(out.words).replace(" ,", ",")
         return out
+
+
+def _behind(words: list[str]) -> bool:
+    """True when the words read so far end in "behind a [gray]"."""
+    rest = [w for w in words[-3:] if w not in ("a", "the", "gray") and w not in world.COLOURS]
+    return bool(rest) and rest[-1] == "behind"
+
+
+def _direction_follows(raw: list[str], i: int) -> bool:
+    """True when raw[i:] starts (after "to the") with a direction of motion, not a relation ("left of")."""
+    while i < len(raw) and (raw[i] in ("to", "the", "toward", "towards") or raw[i] in STOPWORDS):
+        i += 1
+    word = re.sub(r"wards?$", "", raw[i]) if i < len(raw) else ""
+    return word in DIRECTIONS and not (i + 1 < len(raw) and raw[i + 1] == "of")
+
+
+def _tidy(words: list[str]) -> list[str]:
+    """Puts guessed words into the phrasings training captions use."""
+    out: list[str] = []
+    colours = {*world.COLOURS, "gray"}
+    for i, w in enumerate(words):
+        prev = out[-1] if out else None
+        if w in colours and prev in colours:
+            out[-1] = prev if w == "gray" else w  # "yellow green": the last colour word is the head; "charcoal grey"
+            continue
+        if w in DIRECTIONS and not (i + 1 < len(words) and words[i + 1] == "of"):
+            j = len(out)
+            while j > 0 and out[j - 1] in ("to", "the"):
+                j -= 1
+            before = out[j - 1] if j else None
+            if before in DIRECTIONS and before.removesuffix("wards") == w.removesuffix("wards"):
+                del out[j:]  # "climbing upward" -> moving up, not moving up up
+                continue
+            if before in ("falling", "bouncing") and w in ("down", "downwards"):
+                out[j - 1] = "falling"  # "plunging down" reads as falling
+            elif before not in VERBS:
+                if before == "still":  # "sitting to the left" moves after all
+                    j -= 1
+                    del out[j]
+                out.insert(j, "moving")
+        if w == "still" and prev == "still" or (w == "background" and prev == "background"):
+            continue
+        out.append(w)
+    if "moving" in out and out[out.index("moving") + 1:][:1] == ["down"] and ({"bouncing", "bounces"} & set(out)):
+        out[out.index("moving")] = "falling"  # "plunging down and bouncing"
+    # "the background is navy blue" -> "the blue background"
+    for i in range(len(out) - 1):
+        if out[i] == "background" and out[i + 1] in world.COLOURS and (i == 0 or out[i - 1] not in world.COLOURS):
+            out[i], out[i + 1] = out[i + 1], out[i]
+    # "set against navy, a red ball": a bare colour after a background preposition names the background
+    for i in range(len(out) - 1, 0, -1):
+        if out[i] in world.COLOURS and out[i - 1] in ("against", "on", "over", "front", "a") and \
+                (i + 1 == len(out) or out[i + 1] in (",", "and")) and "background" not in out:
+            out.insert(i + 1, "background")
+    return out
 
 
 def tokenize(words: list[str], max_tokens: int = MAX_TOKENS) -> list[int]:
