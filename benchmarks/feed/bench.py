@@ -9,6 +9,10 @@ configured one, dropped at the end) with `manage.py seed_site`, then, for the se
 "bench" (500 follows), calls the API views in-process through DRF's RequestFactory, timing the
 view and the rendering of its JSON: `GET /api/feed/for-you` and `GET /api/feed/following`, the
 first page (no cursor) and the next page (with the cursor of the first), 20 cards each.
+For You three ways: as it comes (the viewer's cached pool serves repeat visits and next pages,
+feed/for_you/pool.py), "pool expired" (the pool forgotten before each request, as when its two
+minutes ran out: the page is built from scratch with the viewer's cached signals) and "nothing
+cached" (pool and signals forgotten: everything from scratch, as the first visit in a while).
 `--warmup` requests first, then `--requests` timed ones; every request's SQL queries are counted
 (CaptureQueriesContext) and their database time summed. Also: how long seeding took.
 """
@@ -93,6 +97,7 @@ def measure_site(seed_s: float | None, args) -> dict:
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from accounts.models import Follow, User
+    from feed.for_you import pool
     from feed.for_you.api import FollowingApi, ForYouApi
     from feed.models import Like, Video
 
@@ -101,7 +106,11 @@ def measure_site(seed_s: float | None, args) -> dict:
     views = {"for_you": ForYouApi.as_view(), "following": FollowingApi.as_view()}
     paths = {"for_you": "/api/feed/for-you", "following": "/api/feed/following"}
 
-    def call(name: str, cursor: str | None):
+    def call(name: str, cursor: str | None, cold: str = ""):
+        if cold == "pool expired":  # the viewer's pool ran out (their signals are still cached)
+            pool.pool_expire(bench.pk)
+        elif cold == "nothing cached":  # the viewer's pool and signals forgotten: all from scratch
+            pool.pool_invalidate(bench.pk)
         request = factory.get(paths[name], {"cursor": cursor} if cursor else {})
         force_authenticate(request, user=bench)
         connection.queries_log.clear()  # only this request's queries (and no warning at 9,000)
@@ -115,14 +124,17 @@ def measure_site(seed_s: float | None, args) -> dict:
         return elapsed, len(ctx.captured_queries), sql_ms, response.data
 
     endpoints = {}
-    for name in ("for_you", "following"):
-        first = call(name, None)[3]
+    runs = [("for_you", ""), ("for_you", "pool expired"), ("for_you", "nothing cached"), ("following", "")]
+    for name, cold in runs:
+        first = call(name, None, cold)[3]
         for page, cursor in (("first page", None), ("next page", first["next"])):
+            if cold:
+                page += f", {cold}"
             for _ in range(args.warmup):
-                call(name, cursor)
+                call(name, cursor, cold)
             times, queries, sql = [], [], []
             for _ in range(args.requests):
-                elapsed, n, sql_ms, data = call(name, cursor)
+                elapsed, n, sql_ms, data = call(name, cursor, cold)
                 times.append(elapsed)
                 queries.append(n)
                 sql.append(sql_ms)
@@ -151,12 +163,14 @@ def plot(results: dict, path: str) -> None:
 
     sizes = [s["likes"] for s in results["sizes"]]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    styles = {"for_you (first page)": "tab:purple", "following (first page)": "tab:green"}
-    for name, colour in styles.items():
+    styles = {"for_you (first page)": ("tab:purple", "For You"),
+              "for_you (first page, nothing cached)": ("tab:orange", "For You, nothing cached"),
+              "following (first page)": ("tab:green", "Following")}
+    for name, (colour, label) in styles.items():
         ax.plot(sizes, [s["endpoints"][name]["p50_ms"] for s in results["sizes"]], "o-", color=colour,
-                label=f"{name.split(' ')[0].replace('_', ' ').title()} p50")
+                label=f"{label} p50")
         ax.plot(sizes, [s["endpoints"][name]["p99_ms"] for s in results["sizes"]], "s--", color=colour,
-                label=f"{name.split(' ')[0].replace('_', ' ').title()} p99")
+                label=f"{label} p99")
     ax.axhline(results["target_p99_ms"], color="tab:red", lw=1, ls=":", label="p99 target (30 ms)")
     ax.set_xscale("log")
     ax.set_xticks(sizes, [f"{s:,}" for s in sizes])

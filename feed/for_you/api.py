@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from ..api import VideoOutputSerializer, _video_or_404
 from ..models import SteeringChip, VideoFeedback
-from . import attributes, selectors, services
+from . import attributes, cards, selectors, services
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -48,10 +48,14 @@ class _PageQuery(serializers.Serializer):
 
 
 def _page(request, read):
+    """The page's cards come as dicts in FeedPageSerializer's shape (cards.py: no model hydration,
+    no serializer per card; the serializers above still document the schema)."""
     q = _PageQuery(data=request.query_params)
     q.is_valid(raise_exception=True)
-    page = read(viewer=request.user, cursor_token=q.validated_data.get("cursor") or None, limit=q.validated_data["limit"])
-    return Response(FeedPageSerializer(page).data)
+    page = read(viewer=request.user, cursor_token=q.validated_data.get("cursor") or None,
+                limit=q.validated_data["limit"], as_data=True)
+    results = [cards.entry_data(e.video, reasons=e.reasons, score=e.score, slot=e.slot) for e in page.entries]
+    return Response({"results": results, "next": page.next_cursor})
 
 
 class ForYouApi(APIView):

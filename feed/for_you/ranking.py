@@ -140,10 +140,11 @@ def _steer_matches(attribute: str, tags: tuple[str, ...]) -> bool:
     return attribute.startswith("colour:") and f"background:{attribute[7:]}" in tags
 
 
-def score(candidate: Candidate, signals: Signals, *, now: datetime) -> tuple[float, list[Reason]]:
-    """The score of one candidate and the reasons it is made of (weights sum to the score)."""
+def score(candidate: Candidate, signals: Signals, *, now: datetime, memo: dict | None = None) -> tuple[float, list[Reason]]:
+    """The score of one candidate and the reasons it is made of (weights sum to the score).
+    `memo`: a dict shared over one call of score_all, for the terms that depend only on the
+    video's attributes (candidates share attribute sets: Flatland has a few thousand)."""
     reasons: list[Reason] = []
-    tags = attributes.attributes_of(candidate.tags)
     if candidate.owner_id in signals.followee_ids:
         reasons.append(Reason("follow", FOLLOW, (candidate.owner_username,)))
     if candidate.parent_id is not None and candidate.parent_id in signals.liked_ids:
@@ -155,6 +156,23 @@ def score(candidate: Candidate, signals: Signals, *, now: datetime) -> tuple[flo
     age = _age_hours(candidate, now)
     if age < FRESH_HOURS:
         reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), (age,)))
+    by_tags = memo.get(candidate.tags) if memo is not None else None
+    if by_tags is None:
+        by_tags = _attribute_terms(candidate.tags, signals)
+        if memo is not None:
+            memo[candidate.tags] = by_tags
+    reasons.extend(by_tags)
+    owner_less = signals.see_less_owners.get(candidate.owner_id, 0)
+    if owner_less:
+        reasons.append(Reason("see_less_creator", -SEE_LESS_CREATOR * min(SEE_LESS_CAP, owner_less),
+                              (candidate.owner_username,)))
+    return round(sum(r.weight for r in reasons), 4), reasons
+
+
+def _attribute_terms(mask: int, signals: Signals) -> tuple[Reason, ...]:
+    """The terms that depend only on the video's attributes: similar, steering, see less."""
+    reasons = []
+    tags = attributes.attributes_of(mask)
     taste = signals.taste
     shared = tuple(t for t in tags if taste.get(t, 0) > 0)
     if shared:
@@ -166,16 +184,27 @@ def score(candidate: Candidate, signals: Signals, *, now: datetime) -> tuple[flo
     if disliked:
         weight = -SEE_LESS_ATTRIBUTE * sum(min(SEE_LESS_CAP, signals.see_less_attributes[t]) for t in disliked)
         reasons.append(Reason("see_less", round(weight, 4), (disliked,)))
-    owner_less = signals.see_less_owners.get(candidate.owner_id, 0)
-    if owner_less:
-        reasons.append(Reason("see_less_creator", -SEE_LESS_CREATOR * min(SEE_LESS_CAP, owner_less),
-                              (candidate.owner_username,)))
-    return round(sum(r.weight for r in reasons), 4), reasons
+    return tuple(reasons)
 
 
 def _fits(owner_id: int, recent_owners: list[int]) -> bool:
     """Would one more card of this creator keep every window of 10 at 2 or fewer of theirs?"""
     return recent_owners[-(CREATOR_WINDOW - 1):].count(owner_id) < CREATOR_CAP
+
+
+def score_all(candidates: list[Candidate], signals: Signals, *, now: datetime) -> list[Ranked]:
+    """Every candidate scored, best first (ties: newer, then higher id)."""
+    scored, memo = [], {}
+    for c in candidates:
+        total, reasons = score(c, signals, now=now, memo=memo)
+        scored.append(Ranked(c, total, reasons))
+    scored.sort(key=lambda r: (-r.score, -r.candidate.published_at.timestamp(), -r.candidate.id))
+    return scored
+
+
+def is_discovery(candidate: Candidate, signals: Signals, *, now: datetime) -> bool:
+    """May fill a discovery slot: a fresh upload of someone the viewer does not follow."""
+    return candidate.owner_id not in signals.followee_ids and _age_hours(candidate, now) < FRESH_HOURS
 
 
 def rank(
@@ -191,17 +220,26 @@ def rank(
     """One page: the viewer's own new posts first, then the best-scored candidates, with discovery
     slots and the creator cap. `position` is how many cards earlier pages held; `recent_owners`
     their last creators, so the rules hold across page boundaries."""
+    scored = score_all(candidates, signals, now=now)
+    discovery = [r for r in scored if is_discovery(r.candidate, signals, now=now)]
+    return place(scored, discovery, limit=limit, position=position, recent_owners=recent_owners, own=own)
+
+
+def place(
+    scored: list[Ranked],
+    discovery: list[Ranked],
+    *,
+    limit: int,
+    position: int = 0,
+    recent_owners: list[int] | None = None,
+    own: list[Candidate] | None = None,
+) -> list[Ranked]:
+    """Placement of already scored candidates (best first; `discovery` the ones that may fill a
+    discovery slot, in the same order): own posts first, discovery slots, the creator cap."""
     page: list[Ranked] = []
     window = list(recent_owners or [])
     for c in (own or [])[:limit]:
         page.append(Ranked(c, 0.0, [Reason("own", 0.0)], slot="own"))
-    scored = []
-    for c in candidates:
-        total, reasons = score(c, signals, now=now)
-        scored.append(Ranked(c, total, reasons))
-    scored.sort(key=lambda r: (-r.score, -r.candidate.published_at.timestamp(), -r.candidate.id))
-    discovery = [r for r in scored if r.candidate.owner_id not in signals.followee_ids
-                 and _age_hours(r.candidate, now) < FRESH_HOURS]
     taken: set[int] = set()
 
     def take(pool: list[Ranked]) -> Ranked | None:

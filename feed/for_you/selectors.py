@@ -3,23 +3,26 @@
 Fast by design, whatever the size of the site: every read is a fixed number of indexed queries
 with a LIMIT, all built on the one visibility gate (`feed.selectors.video_visible_qs`).
 
-For You, one page = 7 queries, never more with more follows, likes or videos:
+For You, a page built from scratch = 7 queries, never more with more follows, likes or videos:
   2  the viewer's follows (for ranking; SQL reads them as a subquery) and blocks (the gate)
   2  the viewer's signals: recent likes, comments, full watches and "see less" in one statement;
-     the steering chips
+     the steering chips (both skipped while the signals are cached: pool.py)
   1  candidates, one statement (candidates.py): from follows, remixes of liked videos, trending,
      fresh uploads, similar attributes, the viewer's own new posts (page one only); the
      seen-filter, hidden and already-served ids are excluded inside each branch
-  2  the page's videos with creators, parents and the viewer's likes; which parents the viewer
-     may see (for the remix attribution)
-Ranking happens in Python over the few hundred candidates (ranking.py).
+  2  the page's videos with creators, parents and the viewer's likes (cards.py, or models for
+     the server-rendered page); which parents the viewer may see (for the remix attribution)
+Ranking happens in Python over the few hundred candidates (ranking.py); the scored list is kept
+as the viewer's pool (pool.py) for two minutes. A page placed from the pool = 3 queries: blocks;
+its candidates (the best 3 x limit) and their parents through the gate, seen and hidden again;
+the page's videos. (One more when the checked prefix was not enough for the creator cap.)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow
@@ -27,7 +30,7 @@ from accounts.selectors import user_followee_ids
 
 from ..models import Comment, Like, SteeringChip, Video, VideoFeedback, VideoView
 from ..selectors import video_visible_qs
-from . import attributes, candidates, cursor, ranking, trending
+from . import attributes, candidates, cards, cursor, pool, ranking, trending
 
 PAGE_MAX = 50
 # Candidates per source: enough for a page of 20 after the diversity rules (and a few pages of
@@ -51,7 +54,7 @@ SIMILAR_TOP = 3  # the similar query asks for videos sharing two of the viewer's
 
 @dataclass
 class FeedEntry:
-    video: Video
+    video: Video | dict  # a model (server-rendered pages) or, with as_data=True, the API's dict
     reasons: list[ranking.Reason]
     score: float | None = None
     slot: str = "ranked"
@@ -103,15 +106,19 @@ def _follows_sql(viewer) -> QuerySet:
     return Follow.objects.filter(follower=viewer).values("followee_id")
 
 
-def _feed_base(visible: QuerySet[Video], *, viewer, followee_ids) -> QuerySet[Video]:
+def _feed_q(viewer, *, followee_ids) -> Q:
     """Published and not held, as explicit top-level conditions (they also let PostgreSQL use the
     partial indexes). Staff see everything through the gate, for moderation; their feed still
     holds only what the audience rules would show anyone: no removed, held or others' private video."""
-    qs = visible.filter(status=Video.Status.PUBLISHED, consent_hold=False)
+    q = Q(status=Video.Status.PUBLISHED, consent_hold=False)
     if viewer.is_authenticated and viewer.is_staff:
-        qs = qs.filter(Q(visibility=Video.Visibility.PUBLIC) | Q(owner=viewer)
-                       | Q(visibility=Video.Visibility.FOLLOWERS, owner_id__in=followee_ids))
-    return qs
+        q &= (Q(visibility=Video.Visibility.PUBLIC) | Q(owner=viewer)
+              | Q(visibility=Video.Visibility.FOLLOWERS, owner_id__in=followee_ids))
+    return q
+
+
+def _feed_base(visible: QuerySet[Video], *, viewer, followee_ids) -> QuerySet[Video]:
+    return visible.filter(_feed_q(viewer, followee_ids=followee_ids))
 
 
 # --- signals -------------------------------------------------------------------------------------
@@ -190,61 +197,45 @@ def _all_of_any(masks: list[int]) -> str:
     return " OR ".join(f"({tags} & %s) >= %s" for _ in masks)
 
 
-def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) -> FeedPage:
-    """One page of For You. Raises ValidationError({"cursor"}) for a cursor that is not valid."""
+def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as_data: bool = False) -> FeedPage:
+    """One page of For You. Raises ValidationError({"cursor"}) for a cursor that is not valid.
+    `as_data`: cards as the API's dicts (cards.py) instead of models."""
     limit = max(1, min(int(limit), PAGE_MAX))
     state = cursor.for_you_load(cursor_token, viewer=viewer)
-    now = timezone.now()
-    followee_ids = user_followee_ids(user=viewer)  # for ranking, in Python
-    follows = _follows_sql(viewer) if viewer.is_authenticated else []  # the same, for SQL
+    follows = _follows_sql(viewer) if viewer.is_authenticated else []  # the viewer's follows, for SQL
     visible = video_visible_qs(viewer=viewer, followee_ids=follows)
-    signals = viewer_signals(viewer=viewer, followee_ids=followee_ids)
-
-    base = _feed_base(visible, viewer=viewer, followee_ids=follows)
-    if viewer.is_authenticated:
-        seen = VideoView.objects.filter(user=viewer).values("video_id")
-        base = base.exclude(owner=viewer).exclude(pk__in=seen).exclude(pk__in=_hidden_ids(viewer))
-    if state.served:
-        base = base.exclude(pk__in=state.served)
-
-    col, when = candidates.column, candidates.db_datetime
-    sources = []
-    if followee_ids:
-        follows_sql, follows_params = follows.query.sql_with_params()
-        sources.append(candidates.Source("follow", f"{col('owner_id')} IN ({follows_sql})", list(follows_params),
-                                         limit=FOLLOW_CANDIDATES))
-    if signals.liked_ids:
-        liked = sorted(signals.liked_ids)
-        sources.append(candidates.Source("remix_of_liked", f"{col('parent_id')} IN ({', '.join(['%s'] * len(liked))})",
-                                         liked, limit=REMIX_CANDIDATES))
-    sources.append(candidates.Source("trending", f"{col('trending_score')} >= %s", [trending.key_floor(now=now)],
-                                     order_by="trending_score", limit=TRENDING_CANDIDATES))
-    sources.append(candidates.Source("fresh", f"{col('published_at')} >= %s",
-                                     [when(now - timedelta(hours=ranking.FRESH_HOURS))], limit=FRESH_CANDIDATES))
-    masks = _similar_masks(signals)
-    if masks:  # recent ones: a bounded index range, so the planner never scans the whole table for it
-        sources.append(candidates.Source(
-            "similar", f"{col('published_at')} >= %s AND ({_all_of_any(masks)})",
-            [when(now - timedelta(days=SIMILAR_DAYS)), *(m for mask in masks for m in (mask, mask))],
-            limit=SIMILAR_CANDIDATES))
-    branches = [(base, source) for source in sources]
-    if viewer.is_authenticated and not state.served:  # the viewer's own new posts, page one only
-        mine = (_feed_base(visible, viewer=viewer, followee_ids=follows).filter(owner=viewer)
-                .exclude(pk__in=VideoView.objects.filter(user=viewer).values("video_id"))
-                .exclude(pk__in=_hidden_ids(viewer)))
-        branches.append((mine, candidates.Source("own", f"{col('published_at')} >= %s",
-                                                 [when(now - timedelta(hours=OWN_NEW_HOURS))], limit=OWN_NEW_MAX)))
-    found = candidates.read(branches)
-    own = {i: c for i, c in found.items() if c.owner_id == viewer.pk}
-    found = {i: c for i, c in found.items() if c.owner_id != viewer.pk}
-
-    ranked = ranking.rank(list(found.values()), signals, now=now, limit=limit, position=state.position,
-                          recent_owners=state.recent_owners, own=list(own.values()))
+    cached, cached_signals = pool.pool_get(viewer)
+    ranked = None
+    if cached is not None and _pool_serves(cached, state):
+        ranked, visible_ids = _ranked_from_pool(cached, viewer=viewer, visible=visible, follows=follows,
+                                                state=state, limit=limit)
+        if len(ranked) < limit:
+            ranked = None  # a short page: maybe the end of the feed, maybe of the pool; ask the sources
+    if ranked is None:
+        ranked = _ranked_fresh(viewer=viewer, visible=visible, follows=follows, state=state, limit=limit,
+                               signals=cached_signals)
+        visible_ids = None  # the parents of the page are read through the gate below
     ids = [r.candidate.id for r in ranked]
-    # the ids passed the gate in this request (candidates.read): the page reads them by key alone
-    videos = {v.pk: v for v in _mark_parents(list(_page_videos(Video.objects.filter(pk__in=ids), viewer=viewer)),
-                                             visible=visible)} if ids else {}
-    entries = [FeedEntry(videos[r.candidate.id], r.reasons, r.score, r.slot) for r in ranked if r.candidate.id in videos]
+    # every id passed the gate in this request (the candidate statement or the pool check): the
+    # page reads them by key alone
+    parent_ids = {r.candidate.parent_id for r in ranked if r.candidate.parent_id}
+    if visible_ids is None:
+        visible_ids = set(visible.filter(pk__in=parent_ids).values_list("pk", flat=True)) if parent_ids else set()
+    entries = []
+    if as_data:
+        rows = cards.video_rows(ids, viewer=viewer) if ids else {}
+        for r in ranked:
+            row = rows.get(r.candidate.id)
+            if row is not None:
+                video = cards.video_data(row, parent_visible=cards.parent_id(row) in visible_ids)
+                entries.append(FeedEntry(video, r.reasons, r.score, r.slot))
+    else:
+        videos = {v.pk: v for v in _page_videos(Video.objects.filter(pk__in=ids), viewer=viewer)} if ids else {}
+        for r in ranked:
+            video = videos.get(r.candidate.id)
+            if video is not None:
+                video.parent_visible = video.parent_id in visible_ids
+                entries.append(FeedEntry(video, r.reasons, r.score, r.slot))
     next_token = None
     if len(ranked) == limit:
         placed = [r.candidate for r in ranked if r.slot != "own"]
@@ -256,11 +247,165 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20) ->
     return FeedPage(entries, next_token)
 
 
+def _ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit: int,
+                  signals: ranking.Signals | None = None) -> list[ranking.Ranked]:
+    """A page from scratch: the viewer's follows and signals (unless cached), the candidate
+    statement, scoring and placement; the scored list becomes the viewer's pool (pool.py)."""
+    now = timezone.now()
+    if signals is None:
+        signals = viewer_signals(viewer=viewer, followee_ids=user_followee_ids(user=viewer))
+        pool.signals_set(viewer, signals)
+    followee_ids = signals.followee_ids  # for ranking, in Python
+
+    # one base for every branch (compiled once: ~1.5 ms of Python per compile), the viewer's own
+    # videos told apart by each branch's condition
+    base = _feed_base(visible, viewer=viewer, followee_ids=follows)
+    if viewer.is_authenticated:
+        seen = VideoView.objects.filter(user=viewer).values("video_id")
+        base = base.exclude(pk__in=seen).exclude(pk__in=_hidden_ids(viewer))
+    if state.served:
+        base = base.exclude(pk__in=state.served)
+
+    col, when = candidates.column, candidates.db_datetime
+    others, others_params = (f"{col('owner_id')} <> %s AND ", [viewer.pk]) if viewer.is_authenticated else ("", [])
+    sources = []
+    if followee_ids:
+        follows_sql, follows_params = follows.query.sql_with_params()
+        sources.append(candidates.Source("follow", f"{others}{col('owner_id')} IN ({follows_sql})",
+                                         [*others_params, *follows_params], limit=FOLLOW_CANDIDATES))
+    if signals.liked_ids:
+        liked = sorted(signals.liked_ids)
+        sources.append(candidates.Source("remix_of_liked",
+                                         f"{others}{col('parent_id')} IN ({', '.join(['%s'] * len(liked))})",
+                                         [*others_params, *liked], limit=REMIX_CANDIDATES))
+    sources.append(candidates.Source("trending", f"{others}{col('trending_score')} >= %s",
+                                     [*others_params, trending.key_floor(now=now)],
+                                     order_by="trending_score", limit=TRENDING_CANDIDATES))
+    sources.append(candidates.Source("fresh", f"{others}{col('published_at')} >= %s",
+                                     [*others_params, when(now - timedelta(hours=ranking.FRESH_HOURS))],
+                                     limit=FRESH_CANDIDATES))
+    masks = _similar_masks(signals)
+    if masks:  # recent ones: a bounded index range, so the planner never scans the whole table for it
+        sources.append(candidates.Source(
+            "similar", f"{others}{col('published_at')} >= %s AND ({_all_of_any(masks)})",
+            [*others_params, when(now - timedelta(days=SIMILAR_DAYS)), *(m for mask in masks for m in (mask, mask))],
+            limit=SIMILAR_CANDIDATES))
+    if viewer.is_authenticated and not state.served:  # the viewer's own new posts, page one only
+        sources.append(candidates.Source("own", f"{col('owner_id')} = %s AND {col('published_at')} >= %s",
+                                         [viewer.pk, when(now - timedelta(hours=OWN_NEW_HOURS))], limit=OWN_NEW_MAX))
+    branches = [(base, source) for source in sources]
+    found = candidates.read(branches)
+    own = [c for c in found.values() if c.owner_id == viewer.pk]
+    others = [c for c in found.values() if c.owner_id != viewer.pk]
+
+    scored = ranking.score_all(others, signals, now=now)
+    discovery_ids = {r.candidate.id for r in scored if ranking.is_discovery(r.candidate, signals, now=now)}
+    pool.pool_set(viewer, served=state.served, own=[(c.id, c.owner_id, c.parent_id) for c in own], scored=[
+        (r.candidate.id, r.candidate.owner_id, r.candidate.parent_id, r.score, r.candidate.id in discovery_ids,
+         tuple((x.signal, x.weight, x.facts) for x in r.reasons)) for r in scored])
+    discovery = [r for r in scored if r.candidate.id in discovery_ids]
+    return ranking.place(scored, discovery, limit=limit, position=state.position,
+                         recent_owners=state.recent_owners, own=own)
+
+
+def _pool_serves(cached: dict, state: cursor.ForYouCursor) -> bool:
+    """The pool was built in this scroll (every id it excluded as served is served now) and has
+    not served more than POOL_CARDS cards since."""
+    built_with = cached["served"]
+    if len(state.served) - len(built_with) > pool.POOL_CARDS:
+        return False
+    return not built_with or set(built_with) <= set(state.served)
+
+
+def _pool_check(visible: QuerySet[Video], *, viewer, follows, ids: set[int], parent_ids: set[int]) -> tuple[set[int], set[int]]:
+    """One read through the gate, now: which pool videos may still be a card (visible, published,
+    not held, not seen, not hidden) and which of their parents the viewer may see."""
+    feedable = _feed_q(viewer, followee_ids=follows)
+    feedable &= ~Q(pk__in=VideoView.objects.filter(user=viewer).values("video_id"))
+    feedable &= ~Q(pk__in=_hidden_ids(viewer))
+    rows = (visible.filter(pk__in=ids | parent_ids).order_by()
+            .annotate(feedable=ExpressionWrapper(feedable, output_field=BooleanField()))
+            .values_list("pk", "feedable"))
+    ok, seen_visible = set(), set()
+    for pk, may_show in rows:
+        seen_visible.add(pk)
+        if may_show and pk in ids:
+            ok.add(pk)
+    return ok, seen_visible
+
+
+POOL_CHECK_SCORED = 3  # the pool's best (3 x limit) candidates are checked first ...
+POOL_CHECK_DISCOVERY = 1  # ... with the first (1 x limit) that may fill a discovery slot
+
+
+def _ranked_from_pool(cached: dict, *, viewer, visible, follows, state: cursor.ForYouCursor,
+                      limit: int) -> tuple[list[ranking.Ranked], set[int]]:
+    """A page placed from the viewer's pool, after checking its candidates through the gate again.
+
+    Checking all ~350 costs more (PostgreSQL looks up each key) than a page needs, so the best
+    3 x limit and the first discovery candidates are checked and placed first. Placement takes, at
+    every slot, the first candidate in order that may be shown and fits the creator cap; an end
+    marker after each checked prefix tells whether it ever looked past one. Only then is the rest
+    checked (a second query) and the page placed again, from the whole pool."""
+    served = set(state.served)
+    entries = [e for e in cached["scored"] if e[0] not in served]
+    discovery = [e for e in entries if e[4]]
+    own = cached["own"] if not state.served else []
+    prefix = entries[:POOL_CHECK_SCORED * limit]
+    discovery_prefix = discovery[:POOL_CHECK_DISCOVERY * limit]
+    checked = {e[0] for e in prefix} | {e[0] for e in discovery_prefix} | {o[0] for o in own}
+    parents = {e[2] for e in prefix if e[2]} | {e[2] for e in discovery_prefix if e[2]} | {o[2] for o in own if o[2]}
+    ok, visible_ids = _pool_check(visible, viewer=viewer, follows=follows, ids=checked, parent_ids=parents)
+    ranked = _place_from_pool(prefix, discovery_prefix, own, ok, state=state, limit=limit,
+                              ends=(len(prefix) < len(entries), len(discovery_prefix) < len(discovery)))
+    if ranked is None:  # the prefix was not enough: check the rest, place from the whole pool
+        rest = {e[0] for e in entries} - checked
+        rest_parents = {e[2] for e in entries if e[2]} - parents
+        more_ok, more_visible = _pool_check(visible, viewer=viewer, follows=follows, ids=rest, parent_ids=rest_parents)
+        ok |= more_ok
+        visible_ids |= more_visible
+        ranked = _place_from_pool(entries, discovery, own, ok, state=state, limit=limit, ends=(False, False))
+    for r in ranked:  # reasons were kept as tuples; only the cards shown need Reason objects
+        r.reasons = [x if isinstance(x, ranking.Reason) else ranking.Reason(*x) for x in r.reasons]
+    return ranked, visible_ids
+
+
+_END = -1  # the id and creator of the end marker (no video or account has them)
+
+
+def _place_from_pool(scored_entries: list[tuple], discovery_entries: list[tuple], own: list[tuple], ok: set[int], *,
+                     state: cursor.ForYouCursor, limit: int, ends: tuple[bool, bool]) -> list[ranking.Ranked] | None:
+    """Placement over the pool entries that passed the check (`ok`), in pool order. `ends`: the
+    scored / discovery list is only a checked prefix: an end marker follows it, and None is
+    returned when placement reached one (a later, unchecked candidate might have been picked)."""
+    made: dict[int, ranking.Ranked] = {}
+
+    def ranked_of(entry: tuple) -> ranking.Ranked:
+        r = made.get(entry[0])
+        if r is None:
+            video_id, owner_id, parent_id, score, _, reasons = entry
+            r = made[video_id] = ranking.Ranked(ranking.Candidate(video_id, owner_id, "", parent_id, 0, None, None),
+                                                score, list(reasons))
+        return r
+
+    scored = [ranked_of(e) for e in scored_entries if e[0] in ok]
+    discovery = [ranked_of(e) for e in discovery_entries if e[0] in ok]
+    for pool_list, truncated in zip((scored, discovery), ends):
+        if truncated:
+            pool_list.append(ranking.Ranked(ranking.Candidate(_END, _END, "", None, 0, None, None), 0.0, []))
+    own_candidates = [ranking.Candidate(i, o, "", p, 0, None, None) for i, o, p in own if i in ok]
+    ranked = ranking.place(scored, discovery, limit=limit, position=state.position,
+                           recent_owners=state.recent_owners, own=own_candidates)
+    if any(r.candidate.id == _END for r in ranked):
+        return None
+    return ranked
+
+
 # --- Following -----------------------------------------------------------------------------------
 
-def following_page(*, viewer, cursor_token: str | None = None, limit: int = 20) -> FeedPage:
+def following_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as_data: bool = False) -> FeedPage:
     """Published videos of the people the viewer follows, newest first, keyset-paged (3 queries:
-    blocks, the page, the parents the viewer may see)."""
+    blocks, the page, the parents the viewer may see). `as_data`: cards as the API's dicts."""
     limit = max(1, min(int(limit), PAGE_MAX))
     after = cursor.following_load(cursor_token, viewer=viewer)
     if not viewer.is_authenticated:
@@ -270,12 +415,21 @@ def following_page(*, viewer, cursor_token: str | None = None, limit: int = 20) 
     qs = _feed_base(visible, viewer=viewer, followee_ids=follows).filter(owner_id__in=follows).exclude(pk__in=_hidden_ids(viewer, see_less_too=False))
     if after is not None:
         qs = qs.filter(Q(published_at__lt=after.published_at) | Q(published_at=after.published_at, pk__lt=after.video_id))
-    rows = _mark_parents(list(_page_videos(qs, viewer=viewer).order_by("-published_at", "-pk")[:limit + 1]),
-                         visible=visible)
-    entries = [FeedEntry(v, [ranking.Reason("following", 0.0, (v.owner.username,))])
-               for v in rows[:limit]]
+    order = ("-published_at", "-pk")
+    if as_data:
+        rows = cards.rows_of(qs, viewer=viewer, order_by=order, limit=limit + 1)
+        parent_ids = {cards.parent_id(row) for row in rows[:limit] if cards.parent_id(row)}
+        shown = set(visible.filter(pk__in=parent_ids).values_list("pk", flat=True)) if parent_ids else set()
+        entries = [FeedEntry(cards.video_data(row, parent_visible=cards.parent_id(row) in shown),
+                             [ranking.Reason("following", 0.0, (cards.owner_username(row),))])
+                   for row in rows[:limit]]
+        last = (cards.published_at(rows[limit - 1]), rows[limit - 1][0]) if len(rows) > limit else None
+    else:
+        videos = _mark_parents(list(_page_videos(qs, viewer=viewer).order_by(*order)[:limit + 1]), visible=visible)
+        entries = [FeedEntry(v, [ranking.Reason("following", 0.0, (v.owner.username,))])
+                   for v in videos[:limit]]
+        last = (videos[limit - 1].published_at, videos[limit - 1].pk) if len(videos) > limit else None
     next_token = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_token = cursor.following_dump(cursor.FollowingCursor(last.published_at, last.pk), viewer=viewer)
+    if last is not None:
+        next_token = cursor.following_dump(cursor.FollowingCursor(*last), viewer=viewer)
     return FeedPage(entries, next_token)
