@@ -132,10 +132,19 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
     start, last_save, step, seen = time.time(), time.time(), 0, 0
     budget = args.dit_minutes * 60
     window_t, window_clips, losses, cameo_losses = time.time(), 0, [], []
+    split = ""
     while time.time() - start < budget:
+        # one step per log line is timed on the device: data (render + encode) against the DiT's step,
+        # to show where a faster run would come from
+        timed = [torch.cuda.Event(enable_timing=True) for _ in range(3)] \
+            if device.type == "cuda" and (step + 1) % args.log_every == 0 else None
+        if timed:
+            timed[0].record()
         spec_t, ids, reference = batches()
         with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             x0 = vae.encode(VideoVAE.to_unit(world.render_tensors(spec_t, device=device))).float()
+        if timed:
+            timed[1].record()
         b = x0.shape[0]
         t = shift_time(torch.rand(b, device=device), args.shift)
         high = torch.rand(b, device=device) < args.p_high_noise  # colour lives at t ~ 1: train there too
@@ -174,6 +183,10 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
         opt.step()
         with torch.no_grad():
             torch._foreach_lerp_(ema_params, params, 1 - (args.ema if step > 200 else 0.0))
+        if timed:
+            timed[2].record()
+            timed[2].synchronize()
+            split = f" (one step: data {timed[0].elapsed_time(timed[1]):.0f} ms, DiT {timed[1].elapsed_time(timed[2]):.0f} ms)"
         step += 1
         seen += b
         window_clips += b
@@ -187,7 +200,7 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
             cameo = f" (cameo clips {torch.stack(cameo_losses).mean().item():.4f})" if cameo_losses else ""
             elapsed = now - start
             log(f"dit step {step} loss {mean_loss:.4f}{cameo} lr {opt.param_groups[0]['lr']:.2e} "
-                f"{rate:.0f} clips/s {rate * flops / 1e12:.0f} TFLOP/s "
+                f"{rate:.0f} clips/s {rate * flops / 1e12:.0f} TFLOP/s{split} "
                 f"[{'#' * int(20 * elapsed / budget):<20}] {elapsed / 60:.1f}/{budget / 60:.1f} min")
             window_t, window_clips, losses, cameo_losses = now, 0, [], []
         if time.time() - last_save > args.save_minutes * 60:
