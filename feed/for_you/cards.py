@@ -48,15 +48,22 @@ def rows_of(qs, *, viewer, order_by: tuple = (), limit: int | None = None) -> li
     return list(qs if limit is None else qs[:limit])
 
 
-def video_rows(ids, *, viewer) -> dict[int, tuple]:
+def video_rows(ids, *, viewer, parents=None) -> dict[int, tuple]:
     """The rows of these videos, by key alone (the caller let them through the visibility gate in
     the same request): one query, written out once per backend and number of keys (compiling
-    the same queryset for every page cost ~1 ms of Python)."""
+    the same queryset for every page cost ~1 ms of Python). `parents`: a read of video keys
+    through the gate (`visible.filter(pk__in=<the page's parents>).values("pk")`); each row then
+    ends with whether its parent is in it (`parent_visible`), in the same statement."""
     ids = list(ids)
     if not ids:
         return {}
-    sql = _rows_sql(connection.vendor, len(ids), viewer.is_authenticated)
-    params = [viewer.pk, *ids] if viewer.is_authenticated else ids
+    select, tables = _rows_sql(connection.vendor, len(ids), viewer.is_authenticated)
+    params = [viewer.pk] if viewer.is_authenticated else []
+    if parents is not None:
+        parents_sql, parents_params = parents.order_by().query.sql_with_params()
+        select = f"{select}, {_parent_column()} IN ({parents_sql})"
+        params += parents_params
+    sql, params = f"{select} {tables}", [*params, *ids]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
@@ -73,9 +80,14 @@ def _aware(value):
     return value
 
 
+def _parent_column() -> str:
+    return f"v.{connection.ops.quote_name(Video._meta.get_field('parent').column)}"
+
+
 @functools.lru_cache(maxsize=256)
-def _rows_sql(vendor: str, n: int, with_like: bool) -> str:
-    """SELECT <_COLUMNS> [, liked] FROM video JOIN owner LEFT JOIN parent LEFT JOIN parent's owner."""
+def _rows_sql(vendor: str, n: int, with_like: bool) -> tuple[str, str]:
+    """("SELECT <_COLUMNS> [, liked]", "FROM video JOIN owner LEFT JOIN parent LEFT JOIN parent's
+    owner WHERE v.id IN (...)")."""
     qn = connection.ops.quote_name
     user_table = Video._meta.get_field("owner").related_model._meta.db_table
     like_table = Like._meta.db_table
@@ -98,11 +110,16 @@ def _rows_sql(vendor: str, n: int, with_like: bool) -> str:
     if with_like:
         columns.append(f"EXISTS (SELECT 1 FROM {qn(like_table)} l WHERE {col('l', Like, 'video')} = v.{qn('id')} "
                        f"AND {col('l', Like, 'user')} = %s)")
-    return (f"SELECT {', '.join(columns)} FROM {qn(Video._meta.db_table)} v "
+    return (f"SELECT {', '.join(columns)}", f"FROM {qn(Video._meta.db_table)} v "
             f"INNER JOIN {qn(user_table)} u ON u.{qn('id')} = {col('v', Video, 'owner')} "
             f"LEFT OUTER JOIN {qn(Video._meta.db_table)} p ON p.{qn('id')} = {col('v', Video, 'parent')} "
             f"LEFT OUTER JOIN {qn(user_table)} pu ON pu.{qn('id')} = {col('p', Video, 'owner')} "
             f"WHERE v.{qn('id')} IN ({', '.join(['%s'] * n)})")
+
+
+def parent_visible(row: tuple) -> bool:
+    """Read with `video_rows(..., parents=...)`: the row's last column."""
+    return bool(row[-1])
 
 
 def parent_id(row: tuple) -> int | None:

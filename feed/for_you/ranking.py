@@ -144,47 +144,69 @@ def score(candidate: Candidate, signals: Signals, *, now: datetime, memo: dict |
     """The score of one candidate and the reasons it is made of (weights sum to the score).
     `memo`: a dict shared over one call of score_all, for the terms that depend only on the
     video's attributes (candidates share attribute sets: Flatland has a few thousand)."""
-    reasons: list[Reason] = []
-    if candidate.owner_id in signals.followee_ids:
-        reasons.append(Reason("follow", FOLLOW, (candidate.owner_username,)))
-    if candidate.parent_id is not None and candidate.parent_id in signals.liked_ids:
-        reasons.append(Reason("remix_of_liked", REMIX_OF_LIKED))
-    hot = trending.decayed_score(candidate.trending_key, now=now)
-    if hot > 0:
-        weight = min(TRENDING_MAX, TRENDING_PER_LOG2 * math.log2(1 + hot))
-        reasons.append(Reason("trending", round(weight, 4), (candidate.likes, candidate.comments, candidate.remixes)))
-    age = _age_hours(candidate, now)
-    if age < FRESH_HOURS:
-        reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), (age,)))
-    by_tags = memo.get(candidate.tags) if memo is not None else None
-    if by_tags is None:
-        by_tags = _attribute_terms(candidate.tags, signals)
-        if memo is not None:
-            memo[candidate.tags] = by_tags
-    reasons.extend(by_tags)
-    owner_less = signals.see_less_owners.get(candidate.owner_id, 0)
-    if owner_less:
-        reasons.append(Reason("see_less_creator", -SEE_LESS_CREATOR * min(SEE_LESS_CAP, owner_less),
-                              (candidate.owner_username,)))
-    return round(sum(r.weight for r in reasons), 4), reasons
+    return _Scorer(signals, now, memo)(candidate)
 
 
-def _attribute_terms(mask: int, signals: Signals) -> tuple[Reason, ...]:
-    """The terms that depend only on the video's attributes: similar, steering, see less."""
-    reasons = []
-    tags = attributes.attributes_of(mask)
-    taste = signals.taste
-    shared = tuple(t for t in tags if taste.get(t, 0) > 0)
-    if shared:
-        reasons.append(Reason("similar", round(SIMILAR * sum(taste[t] for t in shared), 4), (shared,)))
-    steered = tuple((t, w) for t, w in signals.steering.items() if _steer_matches(t, tags))
-    if steered:
-        reasons.append(Reason("steering", round(STEERING * sum(w for _, w in steered), 4), (steered,)))
-    disliked = tuple(t for t in tags if t in signals.see_less_attributes)
-    if disliked:
-        weight = -SEE_LESS_ATTRIBUTE * sum(min(SEE_LESS_CAP, signals.see_less_attributes[t]) for t in disliked)
-        reasons.append(Reason("see_less", round(weight, 4), (disliked,)))
-    return tuple(reasons)
+class _Scorer:
+    """`score` for one viewer at one moment: what does not depend on the candidate (the decay at
+    `now`, the viewer's positive tastes, chips and "see less" as lookups) is worked out once, not
+    for each of the ~250-350 candidates of a page built from scratch (measured alone, 253
+    candidates: 2.0 -> 1.55 ms)."""
+
+    def __init__(self, signals: Signals, now: datetime, memo: dict | None = None):
+        self.now = now
+        self.decay = trending.hours(now) / trending.HALF_LIFE_HOURS  # as trending.decayed_score
+        self.followees, self.liked, self.owners_less = signals.followee_ids, signals.liked_ids, signals.see_less_owners
+        self.taste = {name: share for name, share in signals.taste.items() if share > 0}
+        self.steering = list(signals.steering.items())
+        self.attributes_less = signals.see_less_attributes
+        self.memo = {} if memo is None else memo
+
+    def __call__(self, candidate: Candidate) -> tuple[float, list[Reason]]:
+        reasons: list[Reason] = []
+        if candidate.owner_id in self.followees:
+            reasons.append(Reason("follow", FOLLOW, (candidate.owner_username,)))
+        if candidate.parent_id is not None and candidate.parent_id in self.liked:
+            reasons.append(Reason("remix_of_liked", REMIX_OF_LIKED))
+        if candidate.trending_key is not None:
+            hot = 2.0 ** (candidate.trending_key - self.decay)
+            if hot > 0:
+                weight = min(TRENDING_MAX, TRENDING_PER_LOG2 * math.log2(1 + hot))
+                reasons.append(Reason("trending", round(weight, 4),
+                                      (candidate.likes, candidate.comments, candidate.remixes)))
+        age = _age_hours(candidate, self.now)
+        if age < FRESH_HOURS:
+            reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), (age,)))
+        by_tags = self.memo.get(candidate.tags)
+        if by_tags is None:
+            by_tags = self.memo[candidate.tags] = self._attribute_terms(candidate.tags)
+        reasons.extend(by_tags)
+        owner_less = self.owners_less.get(candidate.owner_id, 0)
+        if owner_less:
+            reasons.append(Reason("see_less_creator", -SEE_LESS_CREATOR * min(SEE_LESS_CAP, owner_less),
+                                  (candidate.owner_username,)))
+        return round(sum([r.weight for r in reasons]), 4), reasons
+
+    def _attribute_terms(self, mask: int) -> tuple[Reason, ...]:
+        """The terms that depend only on the video's attributes: similar, steering, see less."""
+        reasons = []
+        tags = attributes.attributes_of(mask)
+        taste = self.taste
+        if taste:
+            shared = tuple([t for t in tags if t in taste])
+            if shared:
+                reasons.append(Reason("similar", round(SIMILAR * sum([taste[t] for t in shared]), 4), (shared,)))
+        if self.steering:
+            steered = tuple([(t, w) for t, w in self.steering if _steer_matches(t, tags)])
+            if steered:
+                reasons.append(Reason("steering", round(STEERING * sum([w for _, w in steered]), 4), (steered,)))
+        less = self.attributes_less
+        if less:
+            disliked = tuple([t for t in tags if t in less])
+            if disliked:
+                weight = -SEE_LESS_ATTRIBUTE * sum([min(SEE_LESS_CAP, less[t]) for t in disliked])
+                reasons.append(Reason("see_less", round(weight, 4), (disliked,)))
+        return tuple(reasons)
 
 
 def _fits(owner_id: int, recent_owners: list[int]) -> bool:
@@ -194,10 +216,8 @@ def _fits(owner_id: int, recent_owners: list[int]) -> bool:
 
 def score_all(candidates: list[Candidate], signals: Signals, *, now: datetime) -> list[Ranked]:
     """Every candidate scored, best first (ties: newer, then higher id)."""
-    scored, memo = [], {}
-    for c in candidates:
-        total, reasons = score(c, signals, now=now, memo=memo)
-        scored.append(Ranked(c, total, reasons))
+    scorer = _Scorer(signals, now)
+    scored = [Ranked(c, *scorer(c)) for c in candidates]
     scored.sort(key=lambda r: (-r.score, -r.candidate.published_at.timestamp(), -r.candidate.id))
     return scored
 

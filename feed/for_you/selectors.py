@@ -3,15 +3,17 @@
 Fast by design, whatever the size of the site: every read is a fixed number of indexed queries
 with a LIMIT, all built on the one visibility gate (`feed.selectors.video_visible_qs`).
 
-For You, a page built from scratch = 7 queries, never more with more follows, likes or videos:
-  2  the viewer's follows (for ranking; SQL reads them as a subquery) and blocks (the gate)
-  2  the viewer's signals: recent likes, comments, full watches and "see less" in one statement;
-     the steering chips (both skipped while the signals are cached: pool.py)
+For You, a page built from scratch = 4 queries (API cards), never more with more follows, likes
+or videos:
+  1  the viewer's blocks (the gate; its follows are a subquery in every video query)
+  1  the viewer's signals, one statement: follows (for ranking), recent likes, comments, full
+     watches, "see less", the steering chips (skipped while the signals are cached: pool.py)
   1  candidates, one statement (candidates.py): from follows, remixes of liked videos, trending,
      fresh uploads, similar attributes, the viewer's own new posts (page one only); the
      seen-filter, hidden and already-served ids are excluded inside each branch
-  2  the page's videos with creators, parents and the viewer's likes (cards.py, or models for
-     the server-rendered page); which parents the viewer may see (for the remix attribution)
+  1  the page's videos with creators, parents, the viewer's likes and which parents the viewer
+     may see (through the gate, for the remix attribution) (cards.py; the server-rendered page
+     reads models, and the parents in a query of their own)
 Ranking happens in Python over the few hundred candidates (ranking.py); the scored list is kept
 as the viewer's pool (pool.py) for two minutes. A page placed from the pool = 3 queries: blocks;
 its candidates (the best 3 x limit) and their parents through the gate, seen and hidden again;
@@ -26,11 +28,11 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRe
 from django.utils import timezone
 
 from accounts.models import Follow
-from accounts.selectors import user_followee_ids
 
-from ..models import Comment, Like, SteeringChip, Video, VideoFeedback, VideoView
+from ..models import Like, SteeringChip, Video, VideoFeedback, VideoView
 from ..selectors import video_visible_qs
 from . import attributes, candidates, cards, cursor, pool, ranking, trending
+from .signals import viewer_signals  # one hand-written statement
 
 PAGE_MAX = 50
 # Candidates per source: enough for a page of 20 after the diversity rules (and a few pages of
@@ -43,12 +45,6 @@ SIMILAR_CANDIDATES = 60
 SIMILAR_DAYS = 14
 OWN_NEW_HOURS = 6
 OWN_NEW_MAX = 10
-SIGNAL_LIKES = 100
-SIGNAL_COMMENTS = 50
-SIGNAL_WATCHES = 100
-SIGNAL_SEE_LESS = 100
-# Weight of each kind of positive event in the taste vector (one video counts once, at its best).
-TASTE_LIKE, TASTE_COMMENT, TASTE_WATCHED = 1.0, 0.5, 0.5
 SIMILAR_TOP = 3  # the similar query asks for videos sharing two of the viewer's top three attributes
 
 
@@ -123,49 +119,6 @@ def _feed_base(visible: QuerySet[Video], *, viewer, followee_ids) -> QuerySet[Vi
 
 # --- signals -------------------------------------------------------------------------------------
 
-def viewer_signals(*, viewer, followee_ids: set[int]) -> ranking.Signals:
-    """The viewer's taste (attribute shares over recent likes, comments and full watches), their
-    "see less" history and their steering chips: four small indexed reads with LIMITs in one
-    statement, and the chips."""
-    signals = ranking.Signals(viewer_id=viewer.pk, followee_ids=set(followee_ids))
-    if not viewer.is_authenticated:
-        return signals
-    best: dict[int, tuple[float, int]] = {}  # video id -> (event weight, tags)
-
-    def note(rows, weight: float) -> None:
-        for video_id, tags, _ in rows:
-            if best.get(video_id, (0.0, 0))[0] < weight:
-                best[video_id] = (weight, tags)
-
-    columns = ("video_id", "video__tags", "video__owner_id")
-    likes, comments, watched, see_less = candidates.rows_by_read([
-        Like.objects.filter(user=viewer).order_by("-created_at").values_list(*columns)[:SIGNAL_LIKES],
-        Comment.objects.filter(author=viewer).order_by("-created_at").values_list(*columns)[:SIGNAL_COMMENTS],
-        VideoView.objects.filter(user=viewer, completed=True).order_by("-last_viewed_at")
-        .values_list(*columns)[:SIGNAL_WATCHES],
-        VideoFeedback.objects.filter(user=viewer, kind=VideoFeedback.Kind.SEE_LESS).order_by("-created_at")
-        .values_list(*columns)[:SIGNAL_SEE_LESS],
-    ])
-    signals.liked_ids = {video_id for video_id, _, _ in likes}
-    note(likes, TASTE_LIKE)
-    note(comments, TASTE_COMMENT)
-    note(watched, TASTE_WATCHED)
-    total = sum(weight for weight, _ in best.values())
-    if total:
-        shares: dict[str, float] = {}
-        for weight, tags in best.values():
-            for name in attributes.attributes_of(tags):
-                shares[name] = shares.get(name, 0.0) + weight
-        signals.taste = {name: value / total for name, value in shares.items()}
-        signals.taste_events = len(best)
-    for _, tags, owner_id in see_less:
-        signals.see_less_owners[owner_id] = signals.see_less_owners.get(owner_id, 0) + 1
-        for name in attributes.attributes_of(tags):
-            signals.see_less_attributes[name] = signals.see_less_attributes.get(name, 0) + 1
-    signals.steering = dict(SteeringChip.objects.filter(user=viewer).values_list("attribute", "weight"))
-    return signals
-
-
 def steering_chip_list(*, user) -> QuerySet[SteeringChip]:
     return SteeringChip.objects.filter(user=user).order_by("created_at", "pk")
 
@@ -214,28 +167,33 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     if ranked is None:
         ranked = _ranked_fresh(viewer=viewer, visible=visible, follows=follows, state=state, limit=limit,
                                signals=cached_signals)
-        visible_ids = None  # the parents of the page are read through the gate below
+        visible_ids = None  # the parents of the page are read through the gate below (with the cards)
     ids = [r.candidate.id for r in ranked]
     # every id passed the gate in this request (the candidate statement or the pool check): the
     # page reads them by key alone
     parent_ids = {r.candidate.parent_id for r in ranked if r.candidate.parent_id}
-    if visible_ids is None:
-        visible_ids = set(visible.filter(pk__in=parent_ids).values_list("pk", flat=True)) if parent_ids else set()
     entries = []
-    if as_data:
-        rows = cards.video_rows(ids, viewer=viewer) if ids else {}
+    if as_data:  # the parents the viewer may see are read with the cards (fresh pages: not read yet)
+        parents = visible.filter(pk__in=parent_ids).values("pk") if visible_ids is None and parent_ids else None
+        rows = cards.video_rows(ids, viewer=viewer, parents=parents) if ids else {}
         for r in ranked:
             row = rows.get(r.candidate.id)
             if row is not None:
-                video = cards.video_data(row, parent_visible=cards.parent_id(row) in visible_ids)
-                entries.append(FeedEntry(video, r.reasons, r.score, r.slot))
+                if parents is not None:
+                    shown = cards.parent_visible(row)
+                else:
+                    shown = cards.parent_id(row) in (visible_ids or ())
+                entries.append(FeedEntry(cards.video_data(row, parent_visible=shown),
+                                         _named(r.reasons, cards.owner_username(row)), r.score, r.slot))
     else:
+        if visible_ids is None:
+            visible_ids = set(visible.filter(pk__in=parent_ids).values_list("pk", flat=True)) if parent_ids else set()
         videos = {v.pk: v for v in _page_videos(Video.objects.filter(pk__in=ids), viewer=viewer)} if ids else {}
         for r in ranked:
             video = videos.get(r.candidate.id)
             if video is not None:
                 video.parent_visible = video.parent_id in visible_ids
-                entries.append(FeedEntry(video, r.reasons, r.score, r.slot))
+                entries.append(FeedEntry(video, _named(r.reasons, video.owner.username), r.score, r.slot))
     next_token = None
     if len(ranked) == limit:
         placed = [r.candidate for r in ranked if r.slot != "own"]
@@ -247,13 +205,22 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     return FeedPage(entries, next_token)
 
 
+_BY_CREATOR = ("follow", "see_less_creator")  # the reasons that name the card's creator
+
+
+def _named(reasons: list[ranking.Reason], username: str) -> list[ranking.Reason]:
+    """The card's reasons with its creator's username (read with the card: the candidate
+    statement leaves it out, candidates.COLUMNS)."""
+    return [ranking.Reason(x.signal, x.weight, (username,)) if x.signal in _BY_CREATOR else x for x in reasons]
+
+
 def _ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit: int,
                   signals: ranking.Signals | None = None) -> list[ranking.Ranked]:
     """A page from scratch: the viewer's follows and signals (unless cached), the candidate
     statement, scoring and placement; the scored list becomes the viewer's pool (pool.py)."""
     now = timezone.now()
     if signals is None:
-        signals = viewer_signals(viewer=viewer, followee_ids=user_followee_ids(user=viewer))
+        signals = viewer_signals(viewer=viewer)
         pool.signals_set(viewer, signals)
     followee_ids = signals.followee_ids  # for ranking, in Python
 

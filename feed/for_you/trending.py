@@ -31,7 +31,7 @@ def observed(*, likes: int, comments: int, remixes: int) -> int:
     return likes + comments + REMIX_WEIGHT * remixes
 
 
-def _hours(moment: datetime) -> float:
+def hours(moment: datetime) -> float:
     return moment.timestamp() / 3600.0
 
 
@@ -41,16 +41,16 @@ def trending_key(*, likes: int, comments: int, remixes: int, published_at: datet
     if published_at is None or seen < THRESHOLD or seen <= EXPECTED:
         return None
     score = (seen - EXPECTED) ** 2 / EXPECTED
-    return math.log2(score) + _hours(published_at) / HALF_LIFE_HOURS
+    return math.log2(score) + hours(published_at) / HALF_LIFE_HOURS
 
 
 def decayed_score(key: float | None, *, now: datetime) -> float:
     """The Mastodon-style decayed score at `now` from a stored key (0 when not trending)."""
     if key is None:
         return 0.0
-    return 2.0 ** (key - _hours(now) / HALF_LIFE_HOURS)
+    return 2.0 ** (key - hours(now) / HALF_LIFE_HOURS)
 
 
 def key_floor(*, now: datetime) -> float:
     """Keys below this have decayed under DECAY_FLOOR at `now`: they no longer trend."""
-    return math.log2(DECAY_FLOOR) + _hours(now) / HALF_LIFE_HOURS
+    return math.log2(DECAY_FLOOR) + hours(now) / HALF_LIFE_HOURS
