@@ -2,6 +2,9 @@
 
     python -m generation.dit.train --out weights/ --vae-minutes 2 --dit-minutes 6 --batch 256
 
+`--latent-reuse R` keeps encoded batches on the device and trains on each clip R times on average
+(fresh noise and t), so 1 - 1/R of the steps skip rendering and the VAE encoder.
+
 Cameo (reference) conditioning, continuing from shipped weights:
 
     python -m generation.dit.train --out w/ --vae-from generation/dit/weights --resume generation/dit/weights \
@@ -32,7 +35,7 @@ from .checkpoint import load_json, load_sharded, save_json, save_sharded
 from .model import DiT, count_params, make_config
 from .reference import load_dit_weights
 from .sampling import shift_time
-from .train_data import Batches
+from .train_data import Batches, LatentCache
 from .train_vae import calibrate_vae, cosine_lr, finetune_vae_decoder, train_vae
 from .vae import VAEConfig, VideoVAE
 
@@ -129,7 +132,12 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
     log(f"spec pool: {batches.plain.size} training clips" + (
         f", {batches.cameo.size} cameo clips, {batches.bank.size} pictures; per batch {batches.n_ref} cameo clips "
         f"with their picture, {batches.n_noref} without" if batches.cameo else "") + f" in {time.time() - t0:.1f} s")
-    start, last_save, step, seen = time.time(), time.time(), 0, 0
+    cache = None
+    if args.latent_reuse > 1:
+        groups = (args.batch - batches.n_ref - batches.n_noref, batches.n_noref, batches.n_ref)
+        cache = LatentCache(groups, args.latent_cache_clips, args.latent_reuse, args.seed + 7)
+        log(f"latent cache: {cache.capacity} batches, each encoded clip trained on {args.latent_reuse}x on average")
+    start, last_save, step, seen, encoded = time.time(), time.time(), 0, 0, 0
     budget = args.dit_minutes * 60
     window_t, window_clips, losses, cameo_losses = time.time(), 0, [], []
     split = ""
@@ -140,9 +148,15 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
             if device.type == "cuda" and (step + 1) % args.log_every == 0 else None
         if timed:
             timed[0].record()
-        spec_t, ids, reference = batches()
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            x0 = vae.encode(VideoVAE.to_unit(world.render_tensors(spec_t, device=device))).float()
+        if cache is None or cache.want_fresh():
+            spec_t, ids, reference = batches()
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                x0 = vae.encode(VideoVAE.to_unit(world.render_tensors(spec_t, device=device))).float()
+            encoded += x0.shape[0]
+            if cache is not None:
+                cache.add(x0, ids, reference)
+        else:
+            x0, ids, reference = cache.sample()
         if timed:
             timed[1].record()
         b = x0.shape[0]
@@ -207,14 +221,14 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
             save_weights(out, ema, vae, args, {"steps": step, "clips": seen, "partial": True})
             last_save = time.time()
             log(f"checkpoint at step {step} -> {out}")
-    info = {"steps": step, "clips": seen, "minutes": (time.time() - start) / 60, "batch": args.batch,
+    info = {"steps": step, "clips": seen, "clips_encoded": encoded, "minutes": (time.time() - start) / 60, "batch": args.batch,
             "lr": args.lr, "shift": args.shift, "ema": args.ema, "params": count_params(dit),
             "vae_psnr_heldout": getattr(vae, "psnr_heldout", None), "cameo_fraction": args.cameo_fraction,
             "extend_fraction": args.extend_fraction,
             "vae_cameo_subject_psnr": getattr(vae, "cameo_subject_psnr", None), "device": torch.cuda.get_device_name()
             if device.type == "cuda" else "cpu"}
     save_weights(out, ema, vae, args, info)
-    log(f"dit: done, {step} steps, {seen} clips; weights in {out}")
+    log(f"dit: done, {step} steps, {seen} clips ({encoded} rendered and encoded); weights in {out}")
 
 
 def main(argv=None) -> None:
@@ -246,6 +260,9 @@ def main(argv=None) -> None:
     ap.add_argument("--extend-fraction", type=float, default=0.0,
                     help="share of every batch given its first latent frames as known context (extend)")
     ap.add_argument("--p-ref-drop", type=float, default=0.1, help="CFG dropout of the reference (cameo clips)")
+    ap.add_argument("--latent-reuse", type=float, default=1.0,
+                    help="train on each rendered and encoded clip this many times on average (1: no cache)")
+    ap.add_argument("--latent-cache-clips", type=int, default=300_000, help="encoded clips kept on the device")
     ap.add_argument("--sprites", type=int, default=50_000, help="training pictures in the bank")
     ap.add_argument("--vae-decoder-minutes", type=float, default=0.0,
                     help="fine-tune the VAE decoder (encoder frozen) on plain + cameo clips before the DiT")

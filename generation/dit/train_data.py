@@ -108,3 +108,55 @@ class Batches:
         spec_t = {k: torch.cat([spec_t[k], cam_t[k]]) for k in spec_t}
         spec_t["sprite"] = torch.cat([torch.zeros_like(pictures[:1]).expand(self.batch - n_cameo, -1, -1, -1), pictures])
         return spec_t, torch.cat([ids, cam_ids]), pictures[self.n_noref:].float() / 127.5 - 1.0
+
+
+class LatentCache:
+    """Encoded batches kept on the device for reuse. With `reuse` R, each clip that is rendered and
+    encoded is trained on R times on average (with fresh noise and t each time), so 1 - 1/R of the
+    steps skip rendering and the VAE encoder, about a third of a step's FLOPs. A replayed batch
+    draws random rows from each group of the Batches layout [plain | cameo without picture |
+    cameo with picture], so it mixes clips of many batches and keeps the layout's shapes."""
+
+    def __init__(self, groups: tuple[int, int, int], capacity_clips: int, reuse: float, seed: int):
+        self.groups = groups  # rows per batch of each group
+        self.capacity = max(1, capacity_clips // sum(groups))  # batches kept
+        self.reuse = reuse
+        self.rng = random.Random(seed)
+        self.stored = 0  # batches added so far
+        self.x0: list[torch.Tensor] = []
+        self.ids: list[torch.Tensor] = []
+        self.reference: torch.Tensor | None = None
+
+    def want_fresh(self) -> bool:
+        warm = self.stored >= min(self.capacity, 8)  # replay only once a few batches are mixed in
+        return not warm or self.rng.random() < 1.0 / self.reuse
+
+    def add(self, x0: torch.Tensor, ids: torch.Tensor, reference: torch.Tensor | None) -> None:
+        if not self.x0:  # first batch: allocate every group's ring buffer (latents kept in bf16)
+            self.x0 = [x0.new_empty((self.capacity * m, *x0.shape[1:]), dtype=torch.bfloat16) for m in self.groups]
+            self.ids = [ids.new_empty((self.capacity * m, *ids.shape[1:])) for m in self.groups]
+            if reference is not None:
+                self.reference = reference.new_empty((self.capacity * self.groups[2], *reference.shape[1:]))
+        slot, start = self.stored % self.capacity, 0
+        for g, n in enumerate(self.groups):
+            self.x0[g][slot * n:(slot + 1) * n] = x0[start:start + n]
+            self.ids[g][slot * n:(slot + 1) * n] = ids[start:start + n]
+            start += n
+        if reference is not None:
+            n = self.groups[2]
+            self.reference[slot * n:(slot + 1) * n] = reference
+        self.stored += 1
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """-> x0 (B, C, T, H, W) float, caption ids (B, L), references (n_ref, 3, S, S) or None."""
+        filled = min(self.stored, self.capacity)
+        x0, ids, rows = [], [], []
+        for g, n in enumerate(self.groups):
+            if n == 0:
+                continue
+            idx = torch.randint(0, filled * n, (n,), device=self.x0[g].device)
+            x0.append(self.x0[g][idx].float())
+            ids.append(self.ids[g][idx])
+            rows.append(idx)
+        reference = None if self.reference is None else self.reference[rows[-1]]
+        return torch.cat(x0), torch.cat(ids), reference
