@@ -88,14 +88,21 @@ def eval_extend(pipe, specs, steps: int | None, new_frames: int = 8, seed: int =
         obj = reading.objects[0] if reading.objects else None
         track = spec.subject.track  # (16, 2) true centres of the parent
         predicted = track[-1] + (track[-1] - track[-2])
+        # where the true motion takes the centre off the 64-px frame within the new frames, the
+        # continuation's direction cannot be read from it: such rows are also reported apart
+        end = track[-1] + new_frames * (track[-1] - track[-2])
+        in_frame = bool(np.all((end >= 0) & (end <= world.RESOLUTION - 1)))
         err = None
         if obj is not None and not np.isnan(obj.centroids[0]).any():
             err = float(np.hypot(*(obj.centroids[0] - predicted)))
         rows.append({"prompt": prompt, "colour_kept": bool(obj and obj.colour == spec.subject.colour),
                      "shape_kept": bool(obj and obj.shape == spec.subject.shape),
                      "direction_kept": bool(obj and obj.motion == spec.subject.motion),
-                     "first_frame_error_px": err, "within_3px": bool(err is not None and err <= 3.0)})
-    return {"rows": rows, **_rates(rows, ("colour_kept", "shape_kept", "direction_kept", "within_3px"))}
+                     "first_frame_error_px": err, "within_3px": bool(err is not None and err <= 3.0),
+                     "stays_in_frame": in_frame})
+    keys = ("colour_kept", "shape_kept", "direction_kept", "within_3px")
+    in_frame_rows = [r for r in rows if r["stays_in_frame"]]
+    return {"rows": rows, **_rates(rows, keys), "stays_in_frame": _rates(in_frame_rows, keys) if in_frame_rows else None}
 
 
 def _rates(rows: list[dict], keys) -> dict:
@@ -121,6 +128,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"remix strength {s}: {report['remix'][str(s)]['rates']}", flush=True)
     report["extend"] = eval_extend(pipe, specs, args.steps)
     print(f"extend: {report['extend']['rates']}", flush=True)
+    if report["extend"]["stays_in_frame"]:
+        kept = report["extend"]["stays_in_frame"]
+        print(f"extend, the {kept['n']} clips whose object stays in frame: {kept['rates']}", flush=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=1, default=float))

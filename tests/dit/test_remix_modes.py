@@ -153,3 +153,20 @@ def test_cli_remix_and_extend(tiny_weights, tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             generate.main(bad)
         assert exc.value.code == 2
+
+
+def test_eval_remix_reports_both_modes_and_the_in_frame_subset(tiny_weights, tmp_path):
+    from generation.dit import eval_remix
+
+    report = eval_remix.main(["--n", "4", "--steps", "2", "--weights", str(tiny_weights), "--device", "cpu",
+                              "--out", str(tmp_path / "r.json")])
+    assert set(report["remix"]["0.7"]["rates"]) == {"edit_applied", "direction_kept", "track_r_ok"}
+    rows = report["extend"]["rows"]
+    assert len(rows) == 4 and all(isinstance(r["stays_in_frame"], bool) for r in rows)
+    specs = eval_remix.held_out_specs(4)
+    for spec, row in zip(specs, rows):  # the flag is the true motion's centre after the 8 new frames
+        track = spec.subject.track
+        end = track[-1] + 8 * (track[-1] - track[-2])
+        assert row["stays_in_frame"] == bool(((end >= 0) & (end <= 63)).all())
+    kept = report["extend"]["stays_in_frame"]
+    assert kept is None or kept["n"] == sum(r["stays_in_frame"] for r in rows)
