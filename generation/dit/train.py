@@ -221,7 +221,7 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
             save_weights(out, ema, vae, args, {"steps": step, "clips": seen, "partial": True})
             last_save = time.time()
             log(f"checkpoint at step {step} -> {out}")
-    info = {"steps": step, "clips": seen, "clips_encoded": encoded, "minutes": (time.time() - start) / 60, "batch": args.batch,
+    info = {"steps": step, "clips": seen, "clips_encoded": encoded, "kind_weights": args.kind_weights, "minutes": (time.time() - start) / 60, "batch": args.batch,
             "lr": args.lr, "shift": args.shift, "ema": args.ema, "params": count_params(dit),
             "vae_psnr_heldout": getattr(vae, "psnr_heldout", None), "cameo_fraction": args.cameo_fraction,
             "extend_fraction": args.extend_fraction,
@@ -260,6 +260,8 @@ def main(argv=None) -> None:
     ap.add_argument("--extend-fraction", type=float, default=0.0,
                     help="share of every batch given its first latent frames as known context (extend)")
     ap.add_argument("--p-ref-drop", type=float, default=0.1, help="CFG dropout of the reference (cameo clips)")
+    ap.add_argument("--kind-weights", type=float, nargs=3, metavar=("SINGLE", "PAIR", "WALL"), default=None,
+                    help="relative frequency of clip kinds in training (default: world.KIND_WEIGHTS, 0.6 0.25 0.15)")
     ap.add_argument("--latent-reuse", type=float, default=1.0,
                     help="train on each rendered and encoded clip this many times on average (1: no cache)")
     ap.add_argument("--latent-cache-clips", type=int, default=300_000, help="encoded clips kept on the device")

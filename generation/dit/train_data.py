@@ -14,11 +14,11 @@ from . import captions, world, world_sprites
 from .text import tokenize, tokenize_caption
 
 
-def _pool_chunk(args: tuple[int, int, bool]) -> tuple[dict, np.ndarray]:
+def _pool_chunk(args: tuple[int, int, bool, tuple | None]) -> tuple[dict, np.ndarray]:
     """Runs in a worker process: numpy only (torch ops after fork can deadlock)."""
-    seed, n, cameo = args
+    seed, n, cameo, kind_weights = args
     rng = random.Random(seed)
-    specs = [world.sample_spec(rng, "train", cameo=cameo) for _ in range(n)]
+    specs = [world.sample_spec(rng, "train", cameo=cameo, kind_weights=kind_weights) for _ in range(n)]
     ids = np.array([tokenize_caption(captions.training_caption(s, rng)) for s in specs], dtype=np.int64)
     arrays = {k: v.numpy() for k, v in world.spec_tensors(specs).items()}
     arrays["cameo"] = np.full(n, cameo)  # present in both pools so their batches concatenate
@@ -42,9 +42,10 @@ class SpecPool:
     device; each step draws a random batch with no Python in the loop (the GPU outran the sampler).
     cameo=True: specs whose subject is a picture (drawn from a SpriteBank when rendered)."""
 
-    def __init__(self, size: int, seed: int, device, p_uncond: float, cameo: bool = False):
+    def __init__(self, size: int, seed: int, device, p_uncond: float, cameo: bool = False,
+                 kind_weights: tuple[float, float, float] | None = None):
         chunk = 2000
-        jobs = [(seed * 1_000_003 + i, chunk, cameo) for i in range(max(1, size // chunk))]
+        jobs = [(seed * 1_000_003 + i, chunk, cameo, kind_weights) for i in range(max(1, size // chunk))]
         parts = _pool_map(_pool_chunk, jobs)
         self.tensors = {k: torch.from_numpy(np.concatenate([p[0][k] for p in parts])).to(device) for k in parts[0][0]}
         self.ids = torch.from_numpy(np.concatenate([p[1] for p in parts])).to(device)
@@ -86,14 +87,17 @@ class Batches:
     shapes constant (one torch.compile graph per group)."""
 
     def __init__(self, args, device, seed: int, size: int, p_uncond: float, batch: int):
-        self.plain = SpecPool(size, seed, device, p_uncond)
+        kinds = getattr(args, "kind_weights", None)
+        kinds = tuple(kinds) if kinds else None
+        self.plain = SpecPool(size, seed, device, p_uncond, kind_weights=kinds)
         self.n_ref = self.n_noref = 0
         self.cameo = self.bank = None
         if args.cameo_fraction > 0:
             n_cameo = max(1, round(batch * args.cameo_fraction))
             self.n_noref = round(n_cameo * args.p_ref_drop)
             self.n_ref = n_cameo - self.n_noref
-            self.cameo = SpecPool(max(2000, int(size * args.cameo_fraction)), seed + 17, device, p_uncond, cameo=True)
+            self.cameo = SpecPool(max(2000, int(size * args.cameo_fraction)), seed + 17, device, p_uncond, cameo=True,
+                                  kind_weights=kinds)
             self.bank = SpriteBank(args.sprites, seed + 29, device)
         self.batch = batch
 

@@ -189,11 +189,16 @@ def _pair_tracks(rng: random.Random, relation: str, ra: float, rb: float):
 # Sampling specs.
 
 
-def sample_spec(rng: random.Random, split: str = "train", kind: str | None = None, cameo: bool = False) -> ClipSpec:
+KIND_WEIGHTS = (0.6, 0.25, 0.15)  # single, pair, wall: how often sample_spec draws each kind
+
+
+def sample_spec(rng: random.Random, split: str = "train", kind: str | None = None, cameo: bool = False,
+                kind_weights: tuple[float, float, float] | None = None) -> ClipSpec:
     """A random clip spec; split "train" never returns a held-out combination, "heldout" only those.
-    cameo: the subject is a picture (CAMEO) instead of a coloured shape; its sprite is set by the caller."""
+    cameo: the subject is a picture (CAMEO) instead of a coloured shape; its sprite is set by the caller.
+    kind_weights: relative frequency of single / pair / wall clips (default KIND_WEIGHTS)."""
     for _ in range(1000):
-        spec = _sample_any(rng, kind or rng.choices(KINDS, weights=[0.6, 0.25, 0.15])[0], cameo)
+        spec = _sample_any(rng, kind or rng.choices(KINDS, weights=kind_weights or KIND_WEIGHTS)[0], cameo)
         if cameo or (split == "heldout") == is_held_out(spec):
             return spec
     raise RuntimeError("could not sample a spec for split " + split)
