@@ -1,7 +1,7 @@
 """Cameo evaluation: does an uploaded picture become the moving subject, faithfully and stably?
 
     python -m generation.dit.eval_cameo [--weights DIR] [--device cpu|cuda] [--steps 20] [--per-kind 2]
-                                        [--out REPORT.json] [--ground-truth | --vae-roundtrip] [--no-photos]
+                                        [--out REPORT.json] [--ground-truth | --vae-roundtrip [--no-adapter]] [--no-photos]
 
 Pictures the model never saw: procedural pictures from held-out seeds of every family, the
 held-out `spiral` family included (world_sprites.py), plus real photographs found on disk
@@ -20,7 +20,8 @@ crops of consecutive in-view frames. Attributes of cameo clips (background, dire
 size, relation) come from the same subject track with detector.py's rules.
 
 --ground-truth scores the world's own renders (the metrics' ceiling: what a perfect model gets);
---vae-roundtrip scores those renders after the autoencoder (the ceiling the VAE allows).
+--vae-roundtrip scores those renders after the autoencoder (the ceiling the VAE allows); a VAE with
+a reference adapter (vae_reference.py) decodes cameo clips with their picture unless --no-adapter.
 """
 
 from __future__ import annotations
@@ -341,6 +342,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="JSON report path")
     ap.add_argument("--no-photos", action="store_true", help="procedural held-out pictures only")
+    ap.add_argument("--no-adapter", action="store_true",
+                    help="--vae-roundtrip: decode without the cameo picture even if the VAE has a reference adapter")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--ground-truth", action="store_true", help="score the world's renders (metrics' ceiling)")
     mode.add_argument("--vae-roundtrip", action="store_true", help="score the renders after the autoencoder")
@@ -359,8 +362,8 @@ def main(argv: list[str] | None = None) -> dict:
             t0 = time.perf_counter()
             if args.ground_truth or args.vae_roundtrip:
                 frames = world.render_numpy(spec)
-                if args.vae_roundtrip:
-                    frames = pipe._decode(pipe.encode_frames(frames))
+                if args.vae_roundtrip:  # a decoder with a reference adapter is given the cameo's picture
+                    frames = pipe.roundtrip(frames, item["picture"] if prompt_kind == "cameo" and not args.no_adapter else None)
             else:
                 frames = pipe.generate(prompt, seed=item["seed"], steps=args.steps, guidance=args.guidance,
                                        cameo_image=item["picture"] if prompt_kind == "cameo" else None).frames
@@ -388,6 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
                      "device": None if pipe is None else str(pipe.device), "steps": args.steps,
                      "guidance": args.guidance, "per_kind": args.per_kind, "seed": args.seed,
                      "mode": "ground_truth" if args.ground_truth else "vae_roundtrip" if args.vae_roundtrip else "model",
+                     "decoder_reference": bool(pipe is not None and pipe.vae.has_reference and not args.no_adapter),
                      "items": len(items), "seconds": round(time.perf_counter() - started, 1),
                      "pictures": sorted({i["family"] for i in items})},
         **summary,

@@ -28,7 +28,8 @@ from .checkpoint import load_json, load_sharded
 from .model import DiT, make_config
 from .reference import picture_to_reference
 from .text import NormalizedPrompt, PromptNormalizer, tokenize
-from .vae import VAEConfig, VideoVAE
+from .vae import VideoVAE
+from .vae_reference import build_vae
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MAX_SEED = 2**31 - 1
@@ -70,8 +71,7 @@ class Pipeline:
         config = load_json(folder / "config.json")
         dit = DiT(make_config(config["dit"]["name"], **config["dit"].get("overrides", {})))
         dit.load_state_dict({k: v.float() for k, v in load_sharded(folder, "dit").items()})
-        vae = VideoVAE(VAEConfig(**config.get("vae", {})))
-        vae.load_state_dict({k: v.float() for k, v in load_sharded(folder, "vae").items()})
+        vae = build_vae(load_sharded(folder, "vae"), config.get("vae", {}))  # with the cameo adapter if saved
         digest = hashlib.sha256()
         for f in sorted(folder.glob("*.safetensors")):
             digest.update(f.read_bytes())
@@ -161,12 +161,20 @@ class Pipeline:
             yield event
 
     @torch.no_grad()
-    def roundtrip(self, frames: np.ndarray) -> np.ndarray:
-        """A clip through the autoencoder alone (encode, decode): what the VAE lets through."""
-        return self._decode(self.encode_frames(frames))
+    def roundtrip(self, frames: np.ndarray, cameo_image: np.ndarray | None = None) -> np.ndarray:
+        """A clip through the autoencoder alone (encode, decode): what the VAE lets through; with
+        `cameo_image`, decoded with the picture when the decoder has a reference adapter."""
+        return self._decode(self.encode_frames(frames), self.decode_reference(cameo_image))
 
-    def _decode(self, z: torch.Tensor) -> np.ndarray:
-        return VideoVAE.to_uint8(self.vae.decode(z.float()))[0].cpu().numpy()
+    def decode_reference(self, cameo_image) -> torch.Tensor | None:
+        """The picture the decoder is given: the cameo's (1, 3, 32, 32), when there is one and the
+        VAE has a reference adapter (vae_reference.py); otherwise None (the plain decoder)."""
+        if cameo_image is None or not self.vae.has_reference:
+            return None
+        return picture_to_reference(cameo_image).to(self.device)
+
+    def _decode(self, z: torch.Tensor, reference: torch.Tensor | None = None) -> np.ndarray:
+        return VideoVAE.to_uint8(self.vae.decode(z.float(), reference))[0].cpu().numpy()
 
     @torch.no_grad()
     def iter_generate(self, prompt: str, *, seed: int = 0, steps: int | None = None, guidance: float | None = None,
@@ -175,8 +183,8 @@ class Pipeline:
         reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed, cameo_image)
         noise = self._noise(seed)
         start = time.perf_counter()
-        yield from self._events(sampling.sample_iter(denoise, noise, steps, shift, solver), reading, start,
-                                self._decode)
+        decode = functools.partial(self._decode, reference=self.decode_reference(cameo_image))
+        yield from self._events(sampling.sample_iter(denoise, noise, steps, shift, solver), reading, start, decode)
 
     # --- remix modes ------------------------------------------------------------------------------
 
@@ -229,20 +237,21 @@ class Pipeline:
         reading, steps, shift, denoise = self._text_denoiser(prompt, steps, guidance, seed, cameo_image)
         start = time.perf_counter()
         z_parent = self.encode_frames(self.fit_frames(parent_frames))
+        decode = functools.partial(self._decode, reference=self.decode_reference(cameo_image))
         noise = self._noise(seed)
         ts = sampling.schedule(steps, shift)
         below = ts[ts <= strength + 1e-6] if strength < 1.0 else ts
         t0 = float(below[0])
         if len(below) < 2:  # no step left to run: the parent, through the autoencoder
             x0 = z_parent
-            frames = self._decode(x0)
+            frames = decode(x0)
             preview = self.vae.preview(x0)[0].repeat_interleave(4, 0).repeat_interleave(4, 1).cpu().numpy()
             elapsed = time.perf_counter() - start
             yield StepEvent(1, 1, preview, elapsed, 0.0, frames, reading.text)
             return
         z = (1.0 - t0) * z_parent + t0 * noise
         yield from self._events(sampling.sample_iter(denoise, z, steps, shift, solver, t_start=strength),
-                                reading, start, self._decode)
+                                reading, start, decode)
 
     @torch.no_grad()
     def iter_extend(self, prompt: str, parent_frames: np.ndarray, *, new_frames: int = 8, seed: int = 0,
@@ -289,8 +298,10 @@ class Pipeline:
 
         z = with_known(noise, torch.ones(1, device=noise.device))
 
+        reference = self.decode_reference(cameo_image)
+
         def finish(z_last: torch.Tensor) -> np.ndarray:
-            clip = self._decode(z_last)
+            clip = self._decode(z_last, reference)
             return np.concatenate([whole, clip[2 * known_n:]])
 
         yield from self._events(sampling.sample_iter(inpaint, z, steps, shift, solver), reading, start, finish)

@@ -14,6 +14,12 @@ A fixed share of every batch are clips whose subject is a procedural picture (wo
 rendered on the device from a bank of pictures made by the pool workers, with the picture as the
 DiT's reference; CFG dropout drops the text and the reference independently.
 
+A reference-aware VAE decoder (vae_reference.py: the decoder also sees the cameo picture), fitted
+alone on cameo clips and saved in the VAE's shards (weights without it still load):
+
+    python -m generation.dit.train --out w/ --vae-from generation/dit/weights --dit-minutes 0 \
+        --vae-reference-minutes 10 --vae-batch 32
+
 Clips are rendered on the training device from specs sampled on the CPU in a background thread,
 so no dataset is stored. Budgets are wall-clock; the learning rate follows a cosine over the
 budget. Every few minutes (and at the end) the EMA weights are written as bf16 safetensors shards
@@ -37,7 +43,8 @@ from .reference import load_dit_weights
 from .sampling import shift_time
 from .train_data import Batches, LatentCache
 from .train_vae import calibrate_vae, cosine_lr, finetune_vae_decoder, train_vae
-from .vae import VAEConfig, VideoVAE
+from .vae import VideoVAE
+from .vae_reference import build_vae, finetune_reference_adapter
 
 
 class Log:
@@ -86,7 +93,7 @@ def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> Non
     config = {
         "version": args.version,
         "dit": {"name": args.config, **({"overrides": overrides} if overrides else {})},
-        "vae": {},
+        "vae": {"reference": True} if vae.has_reference else {},
         "sampler": {"steps": 20, "shift": args.shift, "guidance": 2.0},
         "training": info,
     }
@@ -273,33 +280,48 @@ def main(argv=None) -> None:
                     help="extra loss weight on object pixels in the decoder fine-tune (sharper small shapes)")
     ap.add_argument("--vae-decoder-max-drop", type=float, default=1.0,
                     help="dB of plain held-out PSNR the decoder fine-tune may lose before it is undone")
+    ap.add_argument("--vae-reference-minutes", type=float, default=0.0,
+                    help="fit the decoder's cameo-picture adapter (vae_reference.py; encoder and decoder frozen)")
+    ap.add_argument("--vae-reference-steps", type=int, default=0, help="stop the adapter fit after this many steps")
+    ap.add_argument("--vae-reference-lr", type=float, default=1e-3)
+    ap.add_argument("--vae-reference-fg-weight", type=float, default=4.0)
+    ap.add_argument("--vae-reference-eval-clips", type=int, default=32,
+                    help="held-out cameo clips measured after the adapter fit, with and without the picture (0: none)")
+    ap.add_argument("--vae-reference-log-every", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
     out = Path(args.out)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.set_float32_matmul_precision("high")
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     log = Log(out / "train_log.txt")
     log(f"args: {vars(args)}")
     if args.vae_from:
-        vae = VideoVAE(VAEConfig()).to(device)
-        vae.load_state_dict({k: v.float() for k, v in load_sharded(Path(args.vae_from), "vae").items()})
-        vae.eval()
-        calibrate_vae(vae, device, log, args.calib_clips)
         prev = Path(args.vae_from) / "config.json"
+        vae_config = load_json(prev).get("vae", {}) if prev.exists() else {}
+        vae = build_vae(load_sharded(Path(args.vae_from), "vae"), vae_config).to(device).eval()
+        calibrate_vae(vae, device, log, args.calib_clips)
         if prev.exists():
             log(f"vae from {args.vae_from} ({load_json(prev).get('training', {})})")
     else:
         vae = train_vae(args, device, log)
     if args.vae_decoder_minutes > 0:
         finetune_vae_decoder(vae, args, device, log)
+    if args.vae_reference_minutes > 0 or args.vae_reference_steps > 0:
+        finetune_reference_adapter(vae, args, device, log)
     vae.requires_grad_(False)
     if args.dit_minutes > 0:
         train_dit(args, vae, device, log, out)
     else:
         save_sharded(vae.state_dict(), out, "vae")
+        if vae.has_reference:
+            save_json({"vae": {"reference": True}, "reference_fit": getattr(vae, "reference_result", None)},
+                      out / "vae_config.json")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ class VAEConfig:
     latent_channels: int = 8
     widths: tuple[int, int, int] = (32, 64, 128)  # at 64x64, 32x32, 16x16
     kl_weight: float = 1e-6
+    reference: bool = False  # the decoder also takes the cameo picture (vae_reference.py)
 
 
 class FrameConv(nn.Module):
@@ -76,11 +77,23 @@ class Decoder(nn.Module):
         self.mid = nn.Sequential(_conv(w2, w1, True), ResBlock(w1, False))  # after 2x time + 2x space
         self.high = nn.Sequential(_conv(w1, w0, False), ResBlock(w0, False),
                                   nn.GroupNorm(8, w0), nn.SiLU(), _conv(w0, 3, False))
+        self.reference = self.make_adapter(cfg) if cfg.reference else None
 
-    def forward(self, z):  # (B, C, 8, 16, 16) -> (B, 3, 16, 64, 64)
+    @staticmethod
+    def make_adapter(cfg: VAEConfig) -> nn.Module:
+        from .vae_reference import ReferenceDecoderAdapter
+
+        return ReferenceDecoderAdapter((cfg.widths[1], cfg.widths[0]))  # at 32x32 and 64x64
+
+    def forward(self, z, reference=None):  # (B, C, 8, 16, 16) [, picture (B, 3, 32, 32)] -> (B, 3, 16, 64, 64)
         x = self.low(z)
         x = self.mid(F.interpolate(x, scale_factor=(2, 2, 2), mode="nearest"))
-        return self.high(F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
+        if reference is None or self.reference is None:  # the plain decoder; one without an adapter ignores a picture
+            return self.high(F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
+        tokens = self.reference.tokens(reference)
+        x = self.reference(0, x, tokens)  # 32x32 features attend to the picture
+        x = self.high[0](F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
+        return self.high[1:](self.reference(1, x, tokens))  # and 64x64 ones
 
 
 class VideoVAE(nn.Module):
@@ -110,10 +123,15 @@ class VideoVAE(nn.Module):
         mean, _ = self.encoder(x)
         return (mean - self.latent_shift.view(1, -1, 1, 1, 1)) / self.latent_scale.view(1, -1, 1, 1, 1)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Normalised latent -> video in [-1, 1]."""
+    @property
+    def has_reference(self) -> bool:
+        """True when the decoder can take the cameo picture."""
+        return self.decoder.reference is not None
+
+    def decode(self, z: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised latent [+ cameo picture (B, 3, 32, 32) in [-1, 1]] -> video in [-1, 1]."""
         z = z * self.latent_scale.view(1, -1, 1, 1, 1) + self.latent_shift.view(1, -1, 1, 1, 1)
-        return self.decoder(z)
+        return self.decoder(z, reference)
 
     def preview(self, z: torch.Tensor, frame: int | None = None) -> torch.Tensor:
         """Cheap RGB of one latent frame without the decoder: (B, C, T, h, w) -> (B, h, w, 3) uint8."""
