@@ -140,16 +140,6 @@ def _similar_masks(signals: ranking.Signals) -> list[int]:
     return sorted(masks)
 
 
-def _all_of_any(masks: list[int]) -> str:
-    """SQL: the tags hold every attribute of at least one mask (a bitwise AND, on any backend).
-    Written `tags & m >= m`, the same as `= m` (tags & m is a subset of m's bits, never more than
-    m): PostgreSQL guesses 0.5% of rows match an equality on an expression (so it planned a
-    parallel scan, 30+ ms to start its workers) and a third for an inequality, nearer the truth for
-    a viewer's favourite attributes, so it walks the recency index and stops early."""
-    tags = candidates.column("tags")
-    return " OR ".join(f"({tags} & %s) >= %s" for _ in masks)
-
-
 def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as_data: bool = False) -> FeedPage:
     """One page of For You. Raises ValidationError({"cursor"}) for a cursor that is not valid.
     `as_data`: cards as the API's dicts (cards.py) instead of models."""
@@ -254,7 +244,7 @@ def _ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit
     masks = _similar_masks(signals)
     if masks:  # recent ones: a bounded index range, so the planner never scans the whole table for it
         sources.append(candidates.Source(
-            "similar", f"{others}{col('published_at')} >= %s AND ({_all_of_any(masks)})",
+            "similar", f"{others}{col('published_at')} >= %s AND ({candidates.all_of_any(masks)})",
             [*others_params, when(now - timedelta(days=SIMILAR_DAYS)), *(m for mask in masks for m in (mask, mask))],
             limit=SIMILAR_CANDIDATES))
     if viewer.is_authenticated and not state.served:  # the viewer's own new posts, page one only

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from generation.dit import captions, eval_cameo, generate, text, world, world_sprites
+from generation.dit import captions, eval_cameo, generate, image_metrics, text, world, world_sprites
 from generation.dit.checkpoint import load_json, save_json, save_sharded
 from generation.dit.model import DiT, make_config
 from generation.dit.reference import PREFIX, load_dit_weights, picture_to_reference
@@ -212,14 +212,14 @@ def test_cli_with_cameo(cameo_weights, tiny_weights, tmp_path, capsys):
 def test_ssim_known_cases():
     rng = np.random.default_rng(0)
     img = rng.uniform(0, 255, (16, 16, 3))
-    assert eval_cameo.ssim(img, img) == pytest.approx(1.0)
+    assert image_metrics.ssim(img, img) == pytest.approx(1.0)
     a, b = np.full((16, 16), 100.0), np.full((16, 16), 150.0)  # flat images: only the luminance term remains
     c1 = (0.01 * 255) ** 2
-    assert eval_cameo.ssim(a, b) == pytest.approx((2 * 100 * 150 + c1) / (100 ** 2 + 150 ** 2 + c1))
-    noisy = [eval_cameo.ssim(img, np.clip(img + rng.normal(0, s, img.shape), 0, 255)) for s in (5, 20, 60)]
+    assert image_metrics.ssim(a, b) == pytest.approx((2 * 100 * 150 + c1) / (100 ** 2 + 150 ** 2 + c1))
+    noisy = [image_metrics.ssim(img, np.clip(img + rng.normal(0, s, img.shape), 0, 255)) for s in (5, 20, 60)]
     assert noisy[0] > noisy[1] > noisy[2] and noisy[2] < 0.85
-    assert eval_cameo.ssim(img, 255 - img) < 0
-    assert eval_cameo.psnr(img, img + 1) == pytest.approx(10 * np.log10(255 ** 2))
+    assert image_metrics.ssim(img, 255 - img) < 0
+    assert image_metrics.psnr(img, img + 1) == pytest.approx(10 * np.log10(255 ** 2))
 
 
 def test_eval_cameo_ground_truth_is_faithful_and_finds_attributes(tmp_path):
