@@ -22,21 +22,44 @@ A pool serves at most `POOL_CARDS` cards past the ones served when it was built,
 cannot fill is built from scratch instead: its candidates came with per-source LIMITs, so deep
 pages read new ones like before. Anonymous visitors are not pooled. A cache that fails (Redis
 down) only costs the from-scratch path.
+
+Stale-while-revalidate. A pool older than `POOL_SECONDS` is still served (its cards go through
+the same gate, seen-filter and hidden checks as a fresh one's, so staleness only ever means "the
+ranking of a minute or two ago", never "a card that may not be shown") and a rebuild is sent to
+Celery (`feed.tasks.for_you_pool_rebuild`, queue "cpu") with `transaction.on_commit`, like the rest
+of the project sends its messages. That never runs the rebuild inside the request: the project
+does not configure `task_always_eager`; the embedded default's broker is in-process
+(`memory://`) and its worker runs in a thread of its own (generation/embedded.py), with Redis it
+is any `celery -A config worker -Q cpu`. (A short-lived thread per rebuild was the other choice:
+it would run on the web process's cores and hold a database connection there; a task can run
+anywhere and retries like the others.) One rebuild per viewer is sent per `REBUILD_LOCK_SECONDS`
+(`cache.add`). Past `POOL_MAX_SECONDS` (the cache entry's timeout, checked again on read) the pool
+is not used at all: the page is built from scratch, as before.
+
+Races: every invalidation writes a new random generation token for the viewer
+(`_gen_key`); a pool or signals built from reads that started before it carry the older token
+and are ignored. So a rebuild that read the viewer's rows just before their like cannot cache a
+ranking without the like, and neither can a request built in between a write and its commit.
+The token lives longer than any pool (`GEN_SECONDS`), so an old token never comes back.
 """
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 from django.core.cache import cache
 from django.db import transaction
 
 log = logging.getLogger(__name__)
 
-POOL_SECONDS = 120
+POOL_SECONDS = 120  # fresh: served as it is
+POOL_MAX_SECONDS = 600  # stale (served, rebuilt off the request path) until then; gone after
 POOL_CARDS = 100
 SIGNALS_SECONDS = 600
-VERSION = 1  # bump when the stored shape changes: old entries are ignored
+GEN_SECONDS = max(POOL_MAX_SECONDS, SIGNALS_SECONDS) + 60
+REBUILD_LOCK_SECONDS = 30
+VERSION = 2  # bump when the stored shape changes: old entries are ignored
 
 
 def _key(user_id: int) -> str:
@@ -47,6 +70,14 @@ def _signals_key(user_id: int) -> str:
     return f"feed:for_you:signals:{user_id}"
 
 
+def _gen_key(user_id: int) -> str:
+    return f"feed:for_you:gen:{user_id}"
+
+
+def _rebuild_key(user_id: int) -> str:
+    return f"feed:for_you:rebuild:{user_id}"
+
+
 def _stamp(viewer) -> str:
     """Binds a pool to this account, not just its id (SQLite may give a deleted account's id to a
     new one)."""
@@ -54,25 +85,39 @@ def _stamp(viewer) -> str:
     return f"{VERSION}:{viewer.pk}:{joined.timestamp() if joined else ''}"
 
 
-def pool_get(viewer) -> tuple[dict | None, object | None]:
-    """(the viewer's pool, their cached signals), either None when absent: one cache round trip."""
+def pool_read(viewer) -> tuple[dict | None, object | None, str | None]:
+    """(the viewer's pool, their cached signals, the generation token to build new ones with):
+    one cache round trip. The pool and signals are None when absent, from another generation, or
+    (the pool) past POOL_MAX_SECONDS; a pool past POOL_SECONDS is returned: see `is_stale`."""
     if not viewer.is_authenticated:
-        return None, None
+        return None, None, None
+    keys = [_key(viewer.pk), _signals_key(viewer.pk), _gen_key(viewer.pk)]
     try:
-        found = cache.get_many([_key(viewer.pk), _signals_key(viewer.pk)])
+        found = cache.get_many(keys)
     except Exception:  # the cache is an optimisation: without it every page is built from scratch
         log.warning("For You pool: cache read failed", exc_info=True)
-        return None, None
+        return None, None, None
     stamp = _stamp(viewer)
-    pool, signals = found.get(_key(viewer.pk)), found.get(_signals_key(viewer.pk))
-    if not isinstance(pool, dict) or pool.get("stamp") != stamp:
+    pool, signals, gen = (found.get(k) for k in keys)
+    if (not isinstance(pool, dict) or pool.get("stamp") != stamp or pool.get("gen") != gen
+            or time.time() - pool.get("built", 0) > POOL_MAX_SECONDS):
         pool = None
-    if not isinstance(signals, tuple) or len(signals) != 2 or signals[0] != stamp:
+    if not isinstance(signals, tuple) or len(signals) != 3 or signals[0] != stamp or signals[1] != gen:
         signals = None
-    return pool, (signals[1] if signals else None)
+    return pool, (signals[2] if signals else None), gen
 
 
-def signals_set(viewer, signals) -> None:
+def pool_get(viewer) -> tuple[dict | None, object | None]:
+    """(the viewer's pool, their cached signals), either None when absent."""
+    return pool_read(viewer)[:2]
+
+
+def is_stale(pool: dict, *, now: float | None = None) -> bool:
+    """Older than POOL_SECONDS: still served, but a rebuild is due (`rebuild_schedule`)."""
+    return (time.time() if now is None else now) - pool["built"] > POOL_SECONDS
+
+
+def signals_set(viewer, signals, *, gen: str | None) -> None:
     """The viewer's signals (ranking.Signals: follows, taste, likes, "see less", steering) change
     only with their own writes, which forget them (below): kept longer than the pool, so a page
     built from scratch skips reading them. Full watches (views) do not forget them: they join the
@@ -80,22 +125,32 @@ def signals_set(viewer, signals) -> None:
     if not viewer.is_authenticated:
         return
     try:
-        cache.set(_signals_key(viewer.pk), (_stamp(viewer), signals), SIGNALS_SECONDS)
+        cache.set(_signals_key(viewer.pk), (_stamp(viewer), gen, signals), SIGNALS_SECONDS)
     except Exception:
         log.warning("For You pool: cache write failed", exc_info=True)
 
 
-def pool_set(viewer, *, scored: list[tuple], own: list[tuple], served: int) -> None:
+def pool_set(viewer, *, scored: list[tuple], own: list[tuple], served: list[int], gen: str | None,
+             built: float, signals=None) -> None:
     """`scored`: (id, owner_id, parent_id, score, discovery, reasons) best first, reasons as
     (signal, weight, facts) tuples; `own`: (id, owner_id, parent_id) of the viewer's new posts;
-    `served`: how many ids the cursor held when it was built."""
+    `served`: the ids the cursor held when it was built; `gen`: the token read before its reads
+    began (`pool_read`); `built`: when they began (time.time()). `signals`: the viewer's signals,
+    when they were read for it: written in the same round trip (`signals_set`)."""
     if not viewer.is_authenticated:
         return
-    pool = {"stamp": _stamp(viewer), "built": time.time(), "served": served, "scored": scored, "own": own}
+    pool = {"stamp": _stamp(viewer), "gen": gen, "built": built, "served": served, "scored": scored, "own": own}
     try:
-        cache.set(_key(viewer.pk), pool, POOL_SECONDS)
+        if signals is not None and SIGNALS_SECONDS == POOL_MAX_SECONDS:
+            cache.set_many({_key(viewer.pk): pool, _signals_key(viewer.pk): (_stamp(viewer), gen, signals)},
+                           POOL_MAX_SECONDS)
+            return
+        cache.set(_key(viewer.pk), pool, POOL_MAX_SECONDS)
     except Exception:
         log.warning("For You pool: cache write failed", exc_info=True)
+        return
+    if signals is not None:
+        signals_set(viewer, signals, gen=gen)
 
 
 def pool_invalidate(user_id: int | None) -> None:
@@ -106,6 +161,7 @@ def pool_invalidate(user_id: int | None) -> None:
 
     def forget() -> None:
         try:
+            cache.set(_gen_key(user_id), uuid.uuid4().hex, GEN_SECONDS)  # before the delete: see the docstring
             cache.delete_many([_key(user_id), _signals_key(user_id)])
         except Exception:
             log.warning("For You pool: cache delete failed", exc_info=True)
@@ -115,8 +171,49 @@ def pool_invalidate(user_id: int | None) -> None:
 
 
 def pool_expire(user_id: int) -> None:
-    """Forget the pool only, as its time running out does (the benchmark's "cold" pages)."""
+    """Forget the pool only, as passing POOL_MAX_SECONDS does (the benchmark's "cold" pages)."""
     cache.delete(_key(user_id))
+
+
+def pool_age(user_id: int, seconds: float) -> bool:
+    """Make the cached pool `seconds` older (tests and the benchmark's stale pages); also forgets
+    a pending rebuild's lock, so the next stale page sends one again."""
+    pool = cache.get(_key(user_id))
+    if not isinstance(pool, dict):
+        return False
+    pool["built"] -= seconds
+    cache.set(_key(user_id), pool, POOL_MAX_SECONDS)
+    cache.delete(_rebuild_key(user_id))
+    return True
+
+
+def rebuild_schedule(user_id: int) -> bool:
+    """Send one rebuild of this viewer's pool to Celery once the current transaction commits (at
+    once outside one), unless one was sent in the last REBUILD_LOCK_SECONDS. True when sent."""
+    try:
+        if not cache.add(_rebuild_key(user_id), 1, REBUILD_LOCK_SECONDS):
+            return False
+    except Exception:
+        log.warning("For You pool: cache write failed", exc_info=True)
+        return False
+
+    def send() -> None:
+        from ..tasks import for_you_pool_rebuild
+
+        try:
+            for_you_pool_rebuild.apply_async(args=[user_id])
+        except Exception as exc:  # broker down: the stale pool serves until POOL_MAX_SECONDS
+            log.warning("For You pool: rebuild not sent (%s: %s)", type(exc).__name__, exc)
+
+    transaction.on_commit(send)
+    return True
+
+
+def rebuild_done(user_id: int) -> None:
+    try:
+        cache.delete(_rebuild_key(user_id))
+    except Exception:
+        log.warning("For You pool: cache delete failed", exc_info=True)
 
 
 def _on_change(sender, instance, **kwargs) -> None:

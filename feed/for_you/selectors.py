@@ -14,38 +14,24 @@ or videos:
   1  the page's videos with creators, parents, the viewer's likes and which parents the viewer
      may see (through the gate, for the remix attribution) (cards.py; the server-rendered page
      reads models, and the parents in a query of their own)
-Ranking happens in Python over the few hundred candidates (ranking.py); the scored list is kept
-as the viewer's pool (pool.py) for two minutes. A page placed from the pool = 3 queries: blocks;
+Ranking happens in Python over the few hundred candidates (ranking.py, build.py); the scored list
+is kept as the viewer's pool (pool.py): two minutes fresh, then served stale while a Celery task
+rebuilds it, up to ten. A page placed from the pool = 3 queries: blocks;
 its candidates (the best 3 x limit) and their parents through the gate, seen and hidden again;
 the page's videos. (One more when the checked prefix was not enough for the creator cap.)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
-from django.utils import timezone
 
-from accounts.models import Follow
-
-from ..models import Like, SteeringChip, Video, VideoFeedback, VideoView
+from ..models import Like, SteeringChip, Video, VideoView
 from ..selectors import video_visible_qs
-from . import attributes, candidates, cards, cursor, pool, ranking, trending
-from .signals import viewer_signals  # one hand-written statement
+from . import candidates, cards, cursor, pool, ranking
+from .build import _feed_base, _feed_q, _follows_sql, _hidden_ids, ranked_fresh
 
 PAGE_MAX = 50
-# Candidates per source: enough for a page of 20 after the diversity rules (and a few pages of
-# cursor), few enough that reading and scoring them stays a few milliseconds (~350 at most).
-FOLLOW_CANDIDATES = 80
-REMIX_CANDIDATES = 40
-TRENDING_CANDIDATES = 90
-FRESH_CANDIDATES = 80
-SIMILAR_CANDIDATES = 60
-SIMILAR_DAYS = 14
-OWN_NEW_HOURS = 6
-OWN_NEW_MAX = 10
-SIMILAR_TOP = 3  # the similar query asks for videos sharing two of the viewer's top three attributes
 
 
 @dataclass
@@ -87,36 +73,6 @@ def _mark_parents(videos: list[Video], *, visible: QuerySet[Video]) -> list[Vide
     return videos
 
 
-def _hidden_ids(viewer, *, see_less_too: bool = True):
-    """Videos the viewer hid (every feed) or asked to see less like (For You only)."""
-    rows = VideoFeedback.objects.filter(user=viewer)
-    if not see_less_too:
-        rows = rows.filter(kind=VideoFeedback.Kind.HIDE)
-    return rows.values("video_id")
-
-
-def _follows_sql(viewer) -> QuerySet:
-    """The viewer's follows as a subquery. Every video query of a page names the follows (the
-    gate's follower-only rule, the follow candidates); 500 ids inlined into each of them cost more
-    to compile and send than PostgreSQL spends hashing the subquery (measured: 4 ms a query)."""
-    return Follow.objects.filter(follower=viewer).values("followee_id")
-
-
-def _feed_q(viewer, *, followee_ids) -> Q:
-    """Published and not held, as explicit top-level conditions (they also let PostgreSQL use the
-    partial indexes). Staff see everything through the gate, for moderation; their feed still
-    holds only what the audience rules would show anyone: no removed, held or others' private video."""
-    q = Q(status=Video.Status.PUBLISHED, consent_hold=False)
-    if viewer.is_authenticated and viewer.is_staff:
-        q &= (Q(visibility=Video.Visibility.PUBLIC) | Q(owner=viewer)
-              | Q(visibility=Video.Visibility.FOLLOWERS, owner_id__in=followee_ids))
-    return q
-
-
-def _feed_base(visible: QuerySet[Video], *, viewer, followee_ids) -> QuerySet[Video]:
-    return visible.filter(_feed_q(viewer, followee_ids=followee_ids))
-
-
 # --- signals -------------------------------------------------------------------------------------
 
 def steering_chip_list(*, user) -> QuerySet[SteeringChip]:
@@ -125,21 +81,6 @@ def steering_chip_list(*, user) -> QuerySet[SteeringChip]:
 
 # --- For You -------------------------------------------------------------------------------------
 
-def _similar_masks(signals: ranking.Signals) -> list[int]:
-    """Attribute sets to look for: pairs of the viewer's three strongest tastes ("purple" and
-    "circle"), and each attribute a chip asks for more of."""
-    top = [name for name, share in sorted(signals.taste.items(), key=lambda kv: (-kv[1], kv[0])) if share > 0][:SIMILAR_TOP]
-    masks = {attributes.BIT[a] | attributes.BIT[b] for i, a in enumerate(top) for b in top[i + 1:]}
-    if len(top) == 1:
-        masks.add(attributes.BIT[top[0]])
-    for name, weight in signals.steering.items():
-        if weight > 0:
-            masks.add(attributes.BIT[name])
-            if name.startswith("colour:"):  # a colour chip also means that colour as the background
-                masks.add(attributes.BIT[f"background:{name[7:]}"])
-    return sorted(masks)
-
-
 def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as_data: bool = False) -> FeedPage:
     """One page of For You. Raises ValidationError({"cursor"}) for a cursor that is not valid.
     `as_data`: cards as the API's dicts (cards.py) instead of models."""
@@ -147,16 +88,18 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     state = cursor.for_you_load(cursor_token, viewer=viewer)
     follows = _follows_sql(viewer) if viewer.is_authenticated else []  # the viewer's follows, for SQL
     visible = video_visible_qs(viewer=viewer, followee_ids=follows)
-    cached, cached_signals = pool.pool_get(viewer)
+    cached, cached_signals, gen = pool.pool_read(viewer)
     ranked = None
     if cached is not None and _pool_serves(cached, state):
         ranked, visible_ids = _ranked_from_pool(cached, viewer=viewer, visible=visible, follows=follows,
                                                 state=state, limit=limit)
         if len(ranked) < limit:
             ranked = None  # a short page: maybe the end of the feed, maybe of the pool; ask the sources
+        elif pool.is_stale(cached):  # served all the same (its cards were just checked); rebuilt off the request
+            pool.rebuild_schedule(viewer.pk)
     if ranked is None:
-        ranked = _ranked_fresh(viewer=viewer, visible=visible, follows=follows, state=state, limit=limit,
-                               signals=cached_signals)
+        ranked = ranked_fresh(viewer=viewer, visible=visible, follows=follows, state=state, limit=limit,
+                              signals=cached_signals, gen=gen)
         visible_ids = None  # the parents of the page are read through the gate below (with the cards)
     ids = [r.candidate.id for r in ranked]
     # every id passed the gate in this request (the candidate statement or the pool check): the
@@ -164,7 +107,7 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     parent_ids = {r.candidate.parent_id for r in ranked if r.candidate.parent_id}
     entries = []
     if as_data:  # the parents the viewer may see are read with the cards (fresh pages: not read yet)
-        parents = visible.filter(pk__in=parent_ids).values("pk") if visible_ids is None and parent_ids else None
+        parents = candidates.visible_ids_sql(visible, parent_ids) if visible_ids is None and parent_ids else None
         rows = cards.video_rows(ids, viewer=viewer, parents=parents) if ids else {}
         for r in ranked:
             row = rows.get(r.candidate.id)
@@ -202,67 +145,6 @@ def _named(reasons: list[ranking.Reason], username: str) -> list[ranking.Reason]
     """The card's reasons with its creator's username (read with the card: the candidate
     statement leaves it out, candidates.COLUMNS)."""
     return [ranking.Reason(x.signal, x.weight, (username,)) if x.signal in _BY_CREATOR else x for x in reasons]
-
-
-def _ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit: int,
-                  signals: ranking.Signals | None = None) -> list[ranking.Ranked]:
-    """A page from scratch: the viewer's follows and signals (unless cached), the candidate
-    statement, scoring and placement; the scored list becomes the viewer's pool (pool.py)."""
-    now = timezone.now()
-    if signals is None:
-        signals = viewer_signals(viewer=viewer)
-        pool.signals_set(viewer, signals)
-    followee_ids = signals.followee_ids  # for ranking, in Python
-
-    # one base for every branch (compiled once: ~1.5 ms of Python per compile), the viewer's own
-    # videos told apart by each branch's condition
-    base = _feed_base(visible, viewer=viewer, followee_ids=follows)
-    if viewer.is_authenticated:
-        seen = VideoView.objects.filter(user=viewer).values("video_id")
-        base = base.exclude(pk__in=seen).exclude(pk__in=_hidden_ids(viewer))
-    if state.served:
-        base = base.exclude(pk__in=state.served)
-
-    col, when = candidates.column, candidates.db_datetime
-    others, others_params = (f"{col('owner_id')} <> %s AND ", [viewer.pk]) if viewer.is_authenticated else ("", [])
-    sources = []
-    if followee_ids:
-        follows_sql, follows_params = follows.query.sql_with_params()
-        sources.append(candidates.Source("follow", f"{others}{col('owner_id')} IN ({follows_sql})",
-                                         [*others_params, *follows_params], limit=FOLLOW_CANDIDATES))
-    if signals.liked_ids:
-        liked = sorted(signals.liked_ids)
-        sources.append(candidates.Source("remix_of_liked",
-                                         f"{others}{col('parent_id')} IN ({', '.join(['%s'] * len(liked))})",
-                                         [*others_params, *liked], limit=REMIX_CANDIDATES))
-    sources.append(candidates.Source("trending", f"{others}{col('trending_score')} >= %s",
-                                     [*others_params, trending.key_floor(now=now)],
-                                     order_by="trending_score", limit=TRENDING_CANDIDATES))
-    sources.append(candidates.Source("fresh", f"{others}{col('published_at')} >= %s",
-                                     [*others_params, when(now - timedelta(hours=ranking.FRESH_HOURS))],
-                                     limit=FRESH_CANDIDATES))
-    masks = _similar_masks(signals)
-    if masks:  # recent ones: a bounded index range, so the planner never scans the whole table for it
-        sources.append(candidates.Source(
-            "similar", f"{others}{col('published_at')} >= %s AND ({candidates.all_of_any(masks)})",
-            [*others_params, when(now - timedelta(days=SIMILAR_DAYS)), *(m for mask in masks for m in (mask, mask))],
-            limit=SIMILAR_CANDIDATES))
-    if viewer.is_authenticated and not state.served:  # the viewer's own new posts, page one only
-        sources.append(candidates.Source("own", f"{col('owner_id')} = %s AND {col('published_at')} >= %s",
-                                         [viewer.pk, when(now - timedelta(hours=OWN_NEW_HOURS))], limit=OWN_NEW_MAX))
-    branches = [(base, source) for source in sources]
-    found = candidates.read(branches)
-    own = [c for c in found.values() if c.owner_id == viewer.pk]
-    others = [c for c in found.values() if c.owner_id != viewer.pk]
-
-    scored = ranking.score_all(others, signals, now=now)
-    discovery_ids = {r.candidate.id for r in scored if ranking.is_discovery(r.candidate, signals, now=now)}
-    pool.pool_set(viewer, served=state.served, own=[(c.id, c.owner_id, c.parent_id) for c in own], scored=[
-        (r.candidate.id, r.candidate.owner_id, r.candidate.parent_id, r.score, r.candidate.id in discovery_ids,
-         tuple((x.signal, x.weight, x.facts) for x in r.reasons)) for r in scored])
-    discovery = [r for r in scored if r.candidate.id in discovery_ids]
-    return ranking.place(scored, discovery, limit=limit, position=state.position,
-                         recent_owners=state.recent_owners, own=own)
 
 
 def _pool_serves(cached: dict, state: cursor.ForYouCursor) -> bool:
