@@ -33,7 +33,9 @@ does not configure `task_always_eager`; the embedded default's broker is in-proc
 is any `celery -A config worker -Q cpu`. (A short-lived thread per rebuild was the other choice:
 it would run on the web process's cores and hold a database connection there; a task can run
 anywhere and retries like the others.) One rebuild per viewer is sent per `REBUILD_LOCK_SECONDS`
-(`cache.add`). Past `POOL_MAX_SECONDS` (the cache entry's timeout, checked again on read) the pool
+(`cache.add`). The viewer's own writes forget the pool (above) and, once committed, send a
+rebuild too, so the page after a like or a steering change is usually placed from a fresh pool;
+until that pool is there, the page is built from scratch: it never waits for the task. Past `POOL_MAX_SECONDS` (the cache entry's timeout, checked again on read) the pool
 is not used at all: the page is built from scratch, as before.
 
 Races: every invalidation writes a new random generation token for the viewer
@@ -153,21 +155,31 @@ def pool_set(viewer, *, scored: list[tuple], own: list[tuple], served: list[int]
         signals_set(viewer, signals, gen=gen)
 
 
-def pool_invalidate(user_id: int | None) -> None:
+def pool_invalidate(user_id: int | None, *, rebuild: bool = True) -> None:
     """Forget this user's pool and signals now and once the current transaction commits (a page
-    built in between from the old rows would otherwise be cached again)."""
+    built in between from the old rows would otherwise be cached again). If they had a pool
+    (they use For You), a rebuild is sent once the write is committed (`rebuild_schedule`): the
+    next page uses the new pool if it is ready, and builds from scratch if not; it waits for
+    nothing."""
     if not user_id:
         return
+    had_pool = []
 
     def forget() -> None:
         try:
             cache.set(_gen_key(user_id), uuid.uuid4().hex, GEN_SECONDS)  # before the delete: see the docstring
-            cache.delete_many([_key(user_id), _signals_key(user_id)])
+            had_pool.append(cache.delete(_key(user_id)))
+            cache.delete(_signals_key(user_id))
         except Exception:
             log.warning("For You pool: cache delete failed", exc_info=True)
 
+    def forget_and_rebuild() -> None:
+        forget()
+        if rebuild and any(had_pool):
+            rebuild_schedule(user_id, force=True)
+
     forget()
-    transaction.on_commit(forget)
+    transaction.on_commit(forget_and_rebuild)
 
 
 def pool_expire(user_id: int) -> None:
@@ -187,11 +199,14 @@ def pool_age(user_id: int, seconds: float) -> bool:
     return True
 
 
-def rebuild_schedule(user_id: int) -> bool:
+def rebuild_schedule(user_id: int, *, force: bool = False) -> bool:
     """Send one rebuild of this viewer's pool to Celery once the current transaction commits (at
-    once outside one), unless one was sent in the last REBUILD_LOCK_SECONDS. True when sent."""
+    once outside one), unless one was sent in the last REBUILD_LOCK_SECONDS (`force`: after the
+    viewer's own write, whose rebuild must read the rows committed now). True when sent."""
     try:
-        if not cache.add(_rebuild_key(user_id), 1, REBUILD_LOCK_SECONDS):
+        if force:
+            cache.set(_rebuild_key(user_id), 1, REBUILD_LOCK_SECONDS)
+        elif not cache.add(_rebuild_key(user_id), 1, REBUILD_LOCK_SECONDS):
             return False
     except Exception:
         log.warning("For You pool: cache write failed", exc_info=True)

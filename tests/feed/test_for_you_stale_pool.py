@@ -151,3 +151,26 @@ def test_a_rebuild_that_read_before_the_viewers_like_is_not_kept(make_user, clie
     assert pool.pool_get(viewer)[0] is None
     after = {e["video"]["id"]: e for e in cards(client, limit=20)[0]}
     assert "remix_of_liked" in {r["signal"] for r in after[remix.pk]["reasons"]}
+
+
+def test_the_viewers_write_sends_a_rebuild_whose_pool_has_it(make_user, client_for, monkeypatch,
+                                                             django_capture_on_commit_callbacks):
+    monkeypatch.setattr("feed.tasks.close_old_connections", lambda: None)  # (as in the first test)
+    viewer, makers, videos = _site(make_user)
+    stranger = make_user("stranger")
+    liked = videos[5]
+    remix = post(stranger, "a red circle moving left", hours_ago=20, parent=liked)
+    client = client_for(viewer)
+    cards(client, limit=20)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/videos/{liked.pk}/like").status_code == 200
+    assert pool.pool_get(viewer)[0] is None and _sent_rebuilds() == [[viewer.pk]]
+    assert for_you_pool_rebuild(viewer.pk) is True  # the worker, after the like was committed
+    entries = pool.pool_get(viewer)[0]["scored"]
+    assert "remix_of_liked" in {x[0] for e in entries if e[0] == remix.pk for x in e[5]}
+    _, _, queries = _get(client, limit=3)
+    assert queries == POOL_QUERIES  # placed from the rebuilt pool
+    # someone who never opened For You (no pool) sends no rebuild with their writes
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(stranger).post(f"/api/videos/{liked.pk}/like").status_code == 200
+    assert _sent_rebuilds() == []
