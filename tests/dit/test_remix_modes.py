@@ -158,8 +158,8 @@ def test_cli_remix_and_extend(tiny_weights, tmp_path, capsys):
 def test_eval_remix_reports_both_modes_and_the_in_frame_subset(tiny_weights, tmp_path):
     from generation.dit import eval_remix
 
-    report = eval_remix.main(["--n", "4", "--steps", "2", "--weights", str(tiny_weights), "--device", "cpu",
-                              "--out", str(tmp_path / "r.json")])
+    report = eval_remix.main(["--n", "4", "--steps", "2", "--strength", "0.7", "--weights", str(tiny_weights),
+                              "--device", "cpu", "--out", str(tmp_path / "r.json")])
     assert set(report["remix"]["0.7"]["rates"]) == {"edit_applied", "direction_kept", "track_r_ok"}
     rows = report["extend"]["rows"]
     assert len(rows) == 4 and all(isinstance(r["stays_in_frame"], bool) for r in rows)
@@ -168,5 +168,23 @@ def test_eval_remix_reports_both_modes_and_the_in_frame_subset(tiny_weights, tmp
         track = spec.subject.track
         end = track[-1] + 8 * (track[-1] - track[-2])
         assert row["stays_in_frame"] == bool(((end >= 0) & (end <= 63)).all())
-    kept = report["extend"]["stays_in_frame"]
-    assert kept is None or kept["n"] == sum(r["stays_in_frame"] for r in rows)
+    for subset in ("stays_in_frame", "truth_direction_readable"):
+        kept = report["extend"][subset]
+        assert kept is None or kept["n"] == sum(r[subset] for r in rows)
+
+
+def test_true_continuation_carries_the_parents_velocity_and_is_read_like_a_generated_clip():
+    from generation.dit import detector, eval_remix, world
+
+    for spec in eval_remix.held_out_specs(8):
+        track = spec.subject.track
+        truth = eval_remix.true_continuation(spec, 8)
+        assert truth.shape == (8, world.RESOLUTION, world.RESOLUTION, 3) and truth.dtype == np.uint8
+        first = track[-1] + (track[-1] - track[-2])
+        obj = detector.analyze(truth, n_objects=1).objects[0]
+        visible = np.all((first >= 9) & (first <= world.RESOLUTION - 10))
+        if visible and spec.subject.shape != "triangle":  # a triangle's mask centroid sits below its centre
+            assert np.hypot(*(obj.centroids[0] - first)) < 1.0
+        end = track[-1] + 8 * (track[-1] - track[-2])
+        if np.all((end >= 0) & (end <= world.RESOLUTION - 1)):  # stays in frame: the direction reads true
+            assert obj.motion == spec.subject.motion
