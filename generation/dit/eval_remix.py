@@ -9,10 +9,11 @@ child's centroid track along the motion axis correlates with the parent's (Pears
 Extend: the parent clip is continued by 8 frames with its own caption. Scored on the new frames:
 colour, shape and direction kept, and the distance of the first new frame's object centroid from
 where the parent's motion (its last two frames' velocity) puts it: the centroid of the object in the
-world's own continuation (below), which for a triangle is not its centre. Where that motion takes the
-object off the frame, its direction may not be readable from the new frames at all: the world's own
-continuation (rendered along the same velocity) is read by the same detector, and the rates are also
-given over the clips whose true continuation reads as the parent's direction (the detector's ceiling).
+world's own continuation (below), which for a triangle is not its centre. Where that motion reaches the
+frame's edge, its direction may not be readable from the new frames at all: the world's own
+continuation (the same velocity, stopping at the edge as the world's objects do) is read by the same
+detector, and the rates are also given over the clips whose true continuation still reads as the
+parent's direction: an object the world stops at the edge after a frame or two reads as "still".
 """
 
 from __future__ import annotations
@@ -82,10 +83,12 @@ def eval_remix(pipe, specs, strength: float, steps: int | None, seed: int = 0) -
 
 
 def true_continuation(spec: world.ClipSpec, new_frames: int) -> np.ndarray:
-    """The world's next `new_frames` frames of a one-object linear clip: same velocity as its last two frames."""
+    """The world's next `new_frames` frames of a one-object linear clip: the velocity of its last two
+    frames, and, as in the world's own tracks, the object stops whole at the frame's edge."""
     obj = spec.subject
     velocity = obj.track[-1] - obj.track[-2]
     track = obj.track[-1] + velocity * np.arange(1, world.FRAMES + 1, dtype=np.float32)[:, None]
+    track = np.clip(track, *world.track_bounds(obj.half_size))
     moved = dataclasses.replace(spec, objects=[dataclasses.replace(obj, track=track.astype(np.float32))])
     return world.render_numpy(moved)[:new_frames]
 

@@ -109,9 +109,14 @@ def is_held_out(spec: ClipSpec) -> bool:
 # Trajectories (64-px coordinates, y grows downwards, the floor is the bottom edge).
 
 
+def track_bounds(r: float) -> tuple[float, float]:
+    """The range of an object's centre along either axis: objects stop at the frame's edge, whole."""
+    return r + 1.0, RESOLUTION - r - 1.0
+
+
 def _linear_track(rng: random.Random, motion: str, r: float, speed: float) -> np.ndarray:
     travel = speed * (FRAMES - 1)
-    lo, hi = r + 1.0, RESOLUTION - r - 1.0
+    lo, hi = track_bounds(r)
     t = np.arange(FRAMES, dtype=np.float32)
     if motion == "still":
         x, y = rng.uniform(lo, hi), rng.uniform(lo, hi)

@@ -173,7 +173,7 @@ def test_eval_remix_reports_both_modes_and_the_in_frame_subset(tiny_weights, tmp
         assert kept is None or kept["n"] == sum(r[subset] for r in rows)
 
 
-def test_true_continuation_carries_the_parents_velocity_and_is_read_like_a_generated_clip():
+def test_true_continuation_carries_the_parents_velocity_and_stops_at_the_edge():
     from generation.dit import detector, eval_remix, world
 
     for spec in eval_remix.held_out_specs(8):
@@ -185,6 +185,9 @@ def test_true_continuation_carries_the_parents_velocity_and_is_read_like_a_gener
         visible = np.all((first >= 9) & (first <= world.RESOLUTION - 10))
         if visible and spec.subject.shape != "triangle":  # a triangle's mask centroid sits below its centre
             assert np.hypot(*(obj.centroids[0] - first)) < 1.0
+        lo, hi = world.track_bounds(spec.subject.half_size)
         end = track[-1] + 8 * (track[-1] - track[-2])
-        if np.all((end >= 0) & (end <= world.RESOLUTION - 1)):  # stays in frame: the direction reads true
+        if np.all((end >= lo) & (end <= hi)):  # never reaches the edge: the direction reads true
             assert obj.motion == spec.subject.motion
+        if np.all((first < lo) | (first > hi)):  # already at the edge: the world keeps it there, still
+            assert obj.motion == "still"
