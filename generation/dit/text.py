@@ -32,6 +32,14 @@ import torch
 import torch.nn as nn
 
 from . import captions, colour_names, world
+from .text_anchors import (
+    CATEGORIES,
+    REFERENCE_WORDS,
+    SHAPE_EXEMPLAR_WEIGHT,
+    SHAPE_EXEMPLARS,
+    SHAPE_TEMPLATES,
+    SHAPE_TOP_K,
+)
 
 MAX_TOKENS = 32
 SPECIAL = ["<pad>", "<bos>", "@cameo"]
@@ -82,27 +90,6 @@ DIRECTIONS = {"left", "right", "up", "down", "upwards", "downwards"}
 VERBS = {"moving", "moves", "going", "travels", "falling", "falls", "dropped"}
 RELATION_WORDS = {"above", "below", "under", "beneath", "over", "top", "left", "right"}
 
-# MiniLM categories for open-class words: target (Flatland words) -> anchor phrases, and the templates
-# the word and the anchors are compared in (averaged). Relations are closed-class (above).
-CATEGORIES: dict[str, tuple[dict[str, list[str]], list[str]]] = {
-    # "dot" and "pointed": MiniLM puts a dot (a small round mark) next to "pointed" otherwise
-    "shape": ({"circle": ["circle", "round", "circular", "dot"], "square": ["square", "rectangle", "rectangular"],
-               "triangle": ["triangle", "triangular", "pointed"]}, ["a {} shape", "a {}"]),
-    "size": ({"small": ["small"], "big": ["big"]}, ["a {} object"]),
-    "motion": ({"moving": ["moving", "travelling"], "moving up": ["going up", "moving upwards"],
-                "moving down": ["going down", "moving downwards"], "still": ["still", "not moving"],
-                "falling": ["falling", "dropping"], "bouncing": ["bouncing"]}, ["it is {}"]),
-    "direction": ({"left": ["left"], "right": ["right"], "up": ["up"], "down": ["down"]}, ["going {}"]),
-    "scene": ({"background": ["background"], "wall": ["wall"], "floor": ["floor"]}, ["the {}"]),
-}
-# Calibration: how unusual a word's best similarity is among ordinary English words (z-score).
-REFERENCE_WORDS = (
-    "house dog run idea table water happy window music paper friend quickly garden money city "
-    "yesterday people blood apple tree river computer laugh night chair market story bright slowly "
-    "mountain teacher kitchen dance letter sleep travel phone cloud honest bottle ocean tired heavy "
-    "science road baby summer happen eat fresh smile quiet build broken leaf empty wood glass stone "
-    "train soft loud clean dream cold warm gentle winter finger planet engine bread coffee door island "
-    "thunder wild rare").split()
 MIN_Z, MIN_MARGIN = 1.0, 0.2  # chosen by hand on a list of synonyms and unrelated words
 SHAPE_BONUS = 2.0  # a noun right after a colour or size word is most likely the shape
 ADJECTIVES = {*world.COLOURS, *world.SIZES}
@@ -124,6 +111,7 @@ class PromptNormalizer:
         self._model = None
         self._anchor_cache: dict[str, tuple[list[str], float, float]] = {}
         self._anchor_embeddings: dict[str, torch.Tensor] = {}
+        self._shape_banks: list[list[torch.Tensor]] = []  # per shape, per template: its anchors' embeddings
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         if self._model is None:
@@ -174,7 +162,23 @@ class PromptNormalizer:
             scored.append((z, names[int(sims.argmax())]))
         scored.sort(reverse=True)
         (z, best), (z2, _) = scored[0], scored[1]
-        return best if z >= MIN_Z and z - z2 >= MIN_MARGIN else None
+        if z < MIN_Z or z - z2 < MIN_MARGIN:
+            return None
+        return self._which_shape(word) if best in world.SHAPES else best
+
+    def _which_shape(self, word: str) -> str:
+        """The shape a word read as a shape means: nearest shape anchor plus its SHAPE_TOP_K best exemplars (text_anchors)."""
+        if not self._shape_banks:
+            self._shape_banks = [[self._embed([t.format(a) for a in anchors]) for t in SHAPE_TEMPLATES]
+                                 for anchors in SHAPE_EXEMPLARS.values()]
+        names, sims = self._anchors("shape")[0], self._similarity("shape", [word])[0]
+        word_embeddings = [self._embed([t.format(word)])[0] for t in SHAPE_TEMPLATES]
+        scores = []
+        for shape, banks in zip(SHAPE_EXEMPLARS, self._shape_banks):
+            exemplars = sum(float((bank @ w).topk(min(SHAPE_TOP_K, len(bank))).values.mean())
+                            for bank, w in zip(banks, word_embeddings)) / len(banks)
+            scores.append(max(float(s) for n, s in zip(names, sims) if n == shape) + SHAPE_EXEMPLAR_WEIGHT * exemplars)
+        return list(SHAPE_EXEMPLARS)[scores.index(max(scores))]
 
     def normalize(self, prompt: str) -> NormalizedPrompt:
         out = NormalizedPrompt(text="", words=[])

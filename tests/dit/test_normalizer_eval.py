@@ -20,8 +20,8 @@ from test_normalizer_dev import ATTRIBUTES, parse_reading  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 # Measured after the normalizer work (see the commit); the template readings must stay exact.
-PARAPHRASE_THRESHOLDS = {"colour": 0.97, "shape": 0.87, "size": 0.97, "motion": 0.97, "background": 0.97,
-                         "wall": 1.0, "relation": 0.97, "other_colour": 0.97, "other_shape": 0.72, "all_correct": 0.79}
+PARAPHRASE_THRESHOLDS = {"colour": 0.97, "shape": 0.97, "size": 0.97, "motion": 0.97, "background": 0.97,
+                         "wall": 1.0, "relation": 0.97, "other_colour": 0.97, "other_shape": 0.97, "all_correct": 0.97}
 
 
 def eval_spec(spec) -> dict:
