@@ -188,12 +188,12 @@ def pool_expire(user_id: int) -> None:
 
 
 def pool_age(user_id: int, seconds: float) -> bool:
-    """Make the cached pool `seconds` older (tests and the benchmark's stale pages); also forgets
+    """Make the cached pool `seconds` old (tests and the benchmark's stale pages); also forgets
     a pending rebuild's lock, so the next stale page sends one again."""
     pool = cache.get(_key(user_id))
     if not isinstance(pool, dict):
         return False
-    pool["built"] -= seconds
+    pool["built"] = time.time() - seconds
     cache.set(_key(user_id), pool, POOL_MAX_SECONDS)
     cache.delete(_rebuild_key(user_id))
     return True
