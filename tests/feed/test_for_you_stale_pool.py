@@ -105,11 +105,15 @@ def test_past_the_max_age_the_page_is_built_from_scratch(make_user, client_for, 
     assert cached is not None and not pool.is_stale(cached)
 
 
-def test_the_viewers_like_changes_the_next_response_even_from_a_stale_pool(make_user, client_for):
-    viewer, makers, videos = _site(make_user)
-    stranger = make_user("stranger")
+def _site_with_a_remix(make_user):
+    """The site, one of its videos the viewer will like, and a stranger's remix of it."""
+    viewer, _, videos = _site(make_user)
     liked = videos[5]
-    remix = post(stranger, "a red circle moving left", hours_ago=20, parent=liked)
+    return viewer, liked, post(make_user("stranger"), "a red circle moving left", hours_ago=20, parent=liked)
+
+
+def test_the_viewers_like_changes_the_next_response_even_from_a_stale_pool(make_user, client_for):
+    viewer, liked, remix = _site_with_a_remix(make_user)
     client = client_for(viewer)
     before = {e["video"]["id"]: e for e in cards(client, limit=20)[0]}
     assert "remix_of_liked" not in {r["signal"] for r in before[remix.pk]["reasons"]}
@@ -133,10 +137,7 @@ def test_steering_changes_the_next_response_even_from_a_stale_pool(make_user, cl
 def test_a_rebuild_that_read_before_the_viewers_like_is_not_kept(make_user, client_for):
     """The race the generation token closes: the rebuild read the viewer's rows, then they liked
     a video, then it wrote its pool. The pool is ignored; the next page is built with the like."""
-    viewer, makers, videos = _site(make_user)
-    stranger = make_user("stranger")
-    liked = videos[5]
-    remix = post(stranger, "a red circle moving left", hours_ago=20, parent=liked)
+    viewer, liked, remix = _site_with_a_remix(make_user)
     client = client_for(viewer)
     cards(client, limit=3)
     _, _, gen_before = pool.pool_read(viewer)  # what a rebuild starting now reads first
@@ -156,10 +157,7 @@ def test_a_rebuild_that_read_before_the_viewers_like_is_not_kept(make_user, clie
 def test_the_viewers_write_sends_a_rebuild_whose_pool_has_it(make_user, client_for, monkeypatch,
                                                              django_capture_on_commit_callbacks):
     monkeypatch.setattr("feed.tasks.close_old_connections", lambda: None)  # (as in the first test)
-    viewer, makers, videos = _site(make_user)
-    stranger = make_user("stranger")
-    liked = videos[5]
-    remix = post(stranger, "a red circle moving left", hours_ago=20, parent=liked)
+    viewer, liked, remix = _site_with_a_remix(make_user)
     client = client_for(viewer)
     cards(client, limit=20)
     with django_capture_on_commit_callbacks(execute=True):
@@ -172,5 +170,5 @@ def test_the_viewers_write_sends_a_rebuild_whose_pool_has_it(make_user, client_f
     assert queries == POOL_QUERIES  # placed from the rebuilt pool
     # someone who never opened For You (no pool) sends no rebuild with their writes
     with django_capture_on_commit_callbacks(execute=True):
-        assert client_for(stranger).post(f"/api/videos/{liked.pk}/like").status_code == 200
+        assert client_for(make_user("newcomer")).post(f"/api/videos/{liked.pk}/like").status_code == 200
     assert _sent_rebuilds() == []
