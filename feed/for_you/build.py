@@ -34,7 +34,7 @@ OWN_NEW_MAX = 10
 SIMILAR_TOP = 3  # the similar query asks for videos sharing two of the viewer's top three attributes
 
 
-def _hidden_ids(viewer, *, see_less_too: bool = True):
+def hidden_ids(viewer, *, see_less_too: bool = True):
     """Videos the viewer hid (every feed) or asked to see less like (For You only)."""
     rows = VideoFeedback.objects.filter(user=viewer)
     if not see_less_too:
@@ -42,14 +42,14 @@ def _hidden_ids(viewer, *, see_less_too: bool = True):
     return rows.values("video_id")
 
 
-def _follows_sql(viewer) -> QuerySet:
+def follows_sql(viewer) -> QuerySet:
     """The viewer's follows as a subquery. Every video query of a page names the follows (the
     gate's follower-only rule, the follow candidates); 500 ids inlined into each of them cost more
     to compile and send than PostgreSQL spends hashing the subquery (measured: 4 ms a query)."""
     return Follow.objects.filter(follower=viewer).values("followee_id")
 
 
-def _feed_q(viewer, *, followee_ids) -> Q:
+def feed_q(viewer, *, followee_ids) -> Q:
     """Published and not held, as explicit top-level conditions (they also let PostgreSQL use the
     partial indexes). Staff see everything through the gate, for moderation; their feed still
     holds only what the audience rules would show anyone: no removed, held or others' private video."""
@@ -60,8 +60,8 @@ def _feed_q(viewer, *, followee_ids) -> Q:
     return q
 
 
-def _feed_base(visible: QuerySet[Video], *, viewer, followee_ids) -> QuerySet[Video]:
-    return visible.filter(_feed_q(viewer, followee_ids=followee_ids))
+def feed_base(visible: QuerySet[Video], *, viewer, followee_ids) -> QuerySet[Video]:
+    return visible.filter(feed_q(viewer, followee_ids=followee_ids))
 
 
 def _similar_masks(signals: ranking.Signals) -> list[int]:
@@ -93,10 +93,10 @@ def ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit:
     # one base for every branch, the viewer's own videos told apart by each branch's condition:
     # the gate, compiled once for the page (its parents' read below reuses it), and the feed's
     # own conditions, compiled without it (the gate is the costly part: ~0.6 ms a compile)
-    extra = Video.objects.filter(_feed_q(viewer, followee_ids=follows))
+    extra = Video.objects.filter(feed_q(viewer, followee_ids=follows))
     if viewer.is_authenticated:
         seen = VideoView.objects.filter(user=viewer).values("video_id")
-        extra = extra.exclude(pk__in=seen).exclude(pk__in=_hidden_ids(viewer))
+        extra = extra.exclude(pk__in=seen).exclude(pk__in=hidden_ids(viewer))
     if state.served:
         extra = extra.exclude(pk__in=state.served)
     head, gate_where, gate_params = candidates.gate_sql(visible)
@@ -107,9 +107,9 @@ def ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit:
     others, others_params = (f"{col('owner_id')} <> %s AND ", [viewer.pk]) if viewer.is_authenticated else ("", [])
     sources = []
     if followee_ids:
-        follows_sql, follows_params = follows.query.sql_with_params()
-        sources.append(candidates.Source("follow", f"{others}{col('owner_id')} IN ({follows_sql})",
-                                         [*others_params, *follows_params], limit=FOLLOW_CANDIDATES))
+        followee_sql, followee_params = follows.query.sql_with_params()
+        sources.append(candidates.Source("follow", f"{others}{col('owner_id')} IN ({followee_sql})",
+                                         [*others_params, *followee_params], limit=FOLLOW_CANDIDATES))
     if signals.liked_ids:
         liked = sorted(signals.liked_ids)
         sources.append(candidates.Source("remix_of_liked",
@@ -136,9 +136,11 @@ def ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit:
 
     scored = ranking.score_all(others, signals, now=now)
     discovery_ids = {r.candidate.id for r in scored if ranking.is_discovery(r.candidate, signals, now=now)}
-    pool.pool_set(viewer, served=state.served, gen=gen, built=built, signals=signals if read_signals else None, own=[(c.id, c.owner_id, c.parent_id) for c in own], scored=[
-        (r.candidate.id, r.candidate.owner_id, r.candidate.parent_id, r.score, r.candidate.id in discovery_ids,
-         tuple((x.signal, x.weight, x.facts) for x in r.reasons)) for r in scored])
+    pool.pool_set(viewer, served=state.served, gen=gen, built=built, signals=signals if read_signals else None,
+                  own=[(c.id, c.owner_id, c.parent_id) for c in own],
+                  scored=[(r.candidate.id, r.candidate.owner_id, r.candidate.parent_id, r.score,
+                           r.candidate.id in discovery_ids, tuple((x.signal, x.weight, x.facts) for x in r.reasons))
+                          for r in scored])
     discovery = [r for r in scored if r.candidate.id in discovery_ids]
     return ranking.place(scored, discovery, limit=limit, position=state.position,
                          recent_owners=state.recent_owners, own=own)
@@ -151,7 +153,7 @@ def pool_rebuild(*, viewer) -> bool:
     cached, _, gen = pool.pool_read(viewer)
     if cached is not None and not pool.is_stale(cached):
         return False
-    follows = _follows_sql(viewer)
+    follows = follows_sql(viewer)
     visible = video_visible_qs(viewer=viewer, followee_ids=follows)
     ranked_fresh(viewer=viewer, visible=visible, follows=follows, state=cursor.ForYouCursor(), limit=20, gen=gen)
     return True

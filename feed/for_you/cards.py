@@ -51,18 +51,16 @@ def rows_of(qs, *, viewer, order_by: tuple = (), limit: int | None = None) -> li
 def video_rows(ids, *, viewer, parents=None) -> dict[int, tuple]:
     """The rows of these videos, by key alone (the caller let them through the visibility gate in
     the same request): one query, written out once per backend and number of keys (compiling
-    the same queryset for every page cost ~1 ms of Python). `parents`: a read of video keys
-    through the gate (`visible.filter(pk__in=<the page's parents>).values("pk")`); each row then
-    ends with whether its parent is in it (`parent_visible`), in the same statement; or that
-    read's (sql, params) already written (candidates.visible_ids_sql)."""
+    the same queryset for every page cost ~1 ms of Python). `parents`: (sql, params) of a read of
+    video keys through the gate (candidates.visible_ids_sql over the page's parents); each row then
+    ends with whether its parent is in it (`parent_visible`), in the same statement."""
     ids = list(ids)
     if not ids:
         return {}
     select, tables = _rows_sql(connection.vendor, len(ids), viewer.is_authenticated)
     params = [viewer.pk] if viewer.is_authenticated else []
     if parents is not None:
-        parents_sql, parents_params = (parents if isinstance(parents, tuple)  # (sql, params): candidates.visible_ids_sql
-                                       else parents.order_by().query.sql_with_params())
+        parents_sql, parents_params = parents
         select = f"{select}, {_parent_column()} IN ({parents_sql})"
         params += parents_params
     sql, params = f"{select} {tables}", [*params, *ids]

@@ -15,8 +15,9 @@ FeedConfig.ready, so ORM writes outside the services count too; a delete receive
 loads those rows before a cascade deletes them, instead of one DELETE: fine at these sizes). Videos posted by others join
 the pool when it expires; views do not invalidate (the seen-filter is re-applied on every page).
 
-The viewer's signals are cached beside the pool, longer (`SIGNALS_SECONDS`), and forgotten by the
-same writes: a pool that ran out is rebuilt without reading them again.
+The viewer's signals are cached beside the pool, written with it and kept as long as a stale pool
+may be served (`POOL_MAX_SECONDS`), and forgotten by the same writes: a pool that ran out (or
+was evicted) is rebuilt without reading them again.
 
 A pool serves at most `POOL_CARDS` cards past the ones served when it was built, and a page it
 cannot fill is built from scratch instead: its candidates came with per-source LIMITs, so deep
@@ -58,8 +59,7 @@ log = logging.getLogger(__name__)
 POOL_SECONDS = 120  # fresh: served as it is
 POOL_MAX_SECONDS = 600  # stale (served, rebuilt off the request path) until then; gone after
 POOL_CARDS = 100
-SIGNALS_SECONDS = 600
-GEN_SECONDS = max(POOL_MAX_SECONDS, SIGNALS_SECONDS) + 60
+GEN_SECONDS = POOL_MAX_SECONDS + 60
 REBUILD_LOCK_SECONDS = 30
 VERSION = 2  # bump when the stored shape changes: old entries are ignored
 
@@ -119,40 +119,26 @@ def is_stale(pool: dict, *, now: float | None = None) -> bool:
     return (time.time() if now is None else now) - pool["built"] > POOL_SECONDS
 
 
-def signals_set(viewer, signals, *, gen: str | None) -> None:
-    """The viewer's signals (ranking.Signals: follows, taste, likes, "see less", steering) change
-    only with their own writes, which forget them (below): kept longer than the pool, so a page
-    built from scratch skips reading them. Full watches (views) do not forget them: they join the
-    taste within SIGNALS_SECONDS."""
-    if not viewer.is_authenticated:
-        return
-    try:
-        cache.set(_signals_key(viewer.pk), (_stamp(viewer), gen, signals), SIGNALS_SECONDS)
-    except Exception:
-        log.warning("For You pool: cache write failed", exc_info=True)
-
-
 def pool_set(viewer, *, scored: list[tuple], own: list[tuple], served: list[int], gen: str | None,
              built: float, signals=None) -> None:
     """`scored`: (id, owner_id, parent_id, score, discovery, reasons) best first, reasons as
     (signal, weight, facts) tuples; `own`: (id, owner_id, parent_id) of the viewer's new posts;
     `served`: the ids the cursor held when it was built; `gen`: the token read before its reads
-    began (`pool_read`); `built`: when they began (time.time()). `signals`: the viewer's signals,
-    when they were read for it: written in the same round trip (`signals_set`)."""
+    began (`pool_read`); `built`: when they began (time.time()). `signals` (ranking.Signals:
+    follows, taste, likes, "see less", steering), when they were read for it, are written in the
+    same round trip: they change only with the viewer's own writes, which forget them (below), so
+    a page built from scratch skips reading them; full watches (views) do not forget them and join
+    the taste within POOL_MAX_SECONDS."""
     if not viewer.is_authenticated:
         return
-    pool = {"stamp": _stamp(viewer), "gen": gen, "built": built, "served": served, "scored": scored, "own": own}
+    entries = {_key(viewer.pk): {"stamp": _stamp(viewer), "gen": gen, "built": built, "served": served,
+                                 "scored": scored, "own": own}}
+    if signals is not None:
+        entries[_signals_key(viewer.pk)] = (_stamp(viewer), gen, signals)
     try:
-        if signals is not None and SIGNALS_SECONDS == POOL_MAX_SECONDS:
-            cache.set_many({_key(viewer.pk): pool, _signals_key(viewer.pk): (_stamp(viewer), gen, signals)},
-                           POOL_MAX_SECONDS)
-            return
-        cache.set(_key(viewer.pk), pool, POOL_MAX_SECONDS)
+        cache.set_many(entries, POOL_MAX_SECONDS)
     except Exception:
         log.warning("For You pool: cache write failed", exc_info=True)
-        return
-    if signals is not None:
-        signals_set(viewer, signals, gen=gen)
 
 
 def pool_invalidate(user_id: int | None, *, rebuild: bool = True) -> None:

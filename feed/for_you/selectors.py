@@ -29,7 +29,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRe
 from ..models import Like, SteeringChip, Video, VideoView
 from ..selectors import video_visible_qs
 from . import candidates, cards, cursor, pool, ranking
-from .build import _feed_base, _feed_q, _follows_sql, _hidden_ids, ranked_fresh
+from .build import feed_base, feed_q, follows_sql, hidden_ids, ranked_fresh
 
 PAGE_MAX = 50
 
@@ -86,7 +86,7 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     `as_data`: cards as the API's dicts (cards.py) instead of models."""
     limit = max(1, min(int(limit), PAGE_MAX))
     state = cursor.for_you_load(cursor_token, viewer=viewer)
-    follows = _follows_sql(viewer) if viewer.is_authenticated else []  # the viewer's follows, for SQL
+    follows = follows_sql(viewer) if viewer.is_authenticated else []  # the viewer's follows, for SQL
     visible = video_visible_qs(viewer=viewer, followee_ids=follows)
     cached, cached_signals, gen = pool.pool_read(viewer)
     ranked = None
@@ -159,9 +159,9 @@ def _pool_serves(cached: dict, state: cursor.ForYouCursor) -> bool:
 def _pool_check(visible: QuerySet[Video], *, viewer, follows, ids: set[int], parent_ids: set[int]) -> tuple[set[int], set[int]]:
     """One read through the gate, now: which pool videos may still be a card (visible, published,
     not held, not seen, not hidden) and which of their parents the viewer may see."""
-    feedable = _feed_q(viewer, followee_ids=follows)
+    feedable = feed_q(viewer, followee_ids=follows)
     feedable &= ~Q(pk__in=VideoView.objects.filter(user=viewer).values("video_id"))
-    feedable &= ~Q(pk__in=_hidden_ids(viewer))
+    feedable &= ~Q(pk__in=hidden_ids(viewer))
     rows = (visible.filter(pk__in=ids | parent_ids).order_by()
             .annotate(feedable=ExpressionWrapper(feedable, output_field=BooleanField()))
             .values_list("pk", "feedable"))
@@ -249,9 +249,9 @@ def following_page(*, viewer, cursor_token: str | None = None, limit: int = 20, 
     after = cursor.following_load(cursor_token, viewer=viewer)
     if not viewer.is_authenticated:
         return FeedPage()
-    follows = _follows_sql(viewer)
+    follows = follows_sql(viewer)
     visible = video_visible_qs(viewer=viewer, followee_ids=follows)
-    qs = _feed_base(visible, viewer=viewer, followee_ids=follows).filter(owner_id__in=follows).exclude(pk__in=_hidden_ids(viewer, see_less_too=False))
+    qs = feed_base(visible, viewer=viewer, followee_ids=follows).filter(owner_id__in=follows).exclude(pk__in=hidden_ids(viewer, see_less_too=False))
     if after is not None:
         qs = qs.filter(Q(published_at__lt=after.published_at) | Q(published_at=after.published_at, pk__lt=after.video_id))
     order = ("-published_at", "-pk")

@@ -142,9 +142,10 @@ def test_a_rebuild_that_read_before_the_viewers_like_is_not_kept(make_user, clie
     cards(client, limit=3)
     _, _, gen_before = pool.pool_read(viewer)  # what a rebuild starting now reads first
     assert client.post(f"/api/videos/{liked.pk}/like").status_code == 200
-    from feed.for_you.selectors import _follows_sql, video_visible_qs
+    from feed.for_you.build import follows_sql
+    from feed.selectors import video_visible_qs
 
-    follows = _follows_sql(viewer)
+    follows = follows_sql(viewer)
     stale_signals = build.viewer_signals(viewer=viewer)
     stale_signals.liked_ids = set()  # as read before the like
     build.ranked_fresh(viewer=viewer, visible=video_visible_qs(viewer=viewer, followee_ids=follows), follows=follows,
