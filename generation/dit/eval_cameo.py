@@ -37,8 +37,8 @@ import numpy as np
 
 from . import captions, scoring, world, world_sprites
 from .eval import write_report
-from .image_metrics import psnr, resize, resize_to, ssim
 from .detector import MIN_PIXELS, NAMES, _components, _motion, _neighbours, detect_wall, nearest_colour
+from .image_metrics import psnr, resize, resize_to, ssim
 
 HANDLES = ["@me", "@ana", "@sam", "@kai"]
 ATTRIBUTES = ["background", "direction", "bounce", "size", "relation"]
