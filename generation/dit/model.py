@@ -269,6 +269,15 @@ class DiT(nn.Module):
         reference: (B, 3, 32, 32) cameo pictures in [-1, 1], or None (the plain model).
         known: (B, C, T, H, W) clean latent frames given as context where known_mask (B, 1, T, H, W) is 1
         (a model with frame_condition; None: nothing known)."""
+        x, c, cond6, n = self.embed(z_t, t, pooled, reference, known, known_mask)
+        for block in self.blocks:
+            x = block(x, cond6, text, text_mask, self.rope)
+        return self.output(x, c, n)
+
+    # The forward in three parts, so that inference accelerators (step_cache.py) can run the blocks
+    # themselves; forward() above is exactly embed -> blocks -> output.
+    def embed(self, z_t, t, pooled, reference=None, known=None, known_mask=None):
+        """-> tokens x (B, N [+ 64 reference], W), conditioning c (B, W), cond6 (B, 6, W), video tokens n."""
         x = self.patch_embed(self.patchify(z_t))  # (B, N, W)
         if self.frame_embed is not None:
             x = x + self.frame_embed(self.patchify, z_t, known, known_mask).to(x.dtype)
@@ -281,8 +290,10 @@ class DiT(nn.Module):
             x = torch.cat([x, self.reference(reference).to(x.dtype)], dim=1)  # (B, N + 64, W)
         c = self.t_embed(t) + self.text_pool(pooled)  # (B, W)
         cond6 = self.cond(c).unflatten(1, (6, -1))  # (B, 6, W)
-        for block in self.blocks:
-            x = block(x, cond6, text, text_mask, self.rope)
+        return x, c, cond6, n
+
+    def output(self, x: torch.Tensor, c: torch.Tensor, n: int) -> torch.Tensor:
+        """Tokens after the last block -> predicted clean latent (B, C, T, H, W)."""
         x = x[:, :n]  # reference tokens dropped
         shift, scale = self.final_mod(c).chunk(2, dim=1)
         x = self.final(modulate(self.final_norm(x), shift, scale))  # (B, N, patch_dim)

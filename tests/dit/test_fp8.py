@@ -1,0 +1,50 @@
+"""fp8 linears (generation/dit/fp8.py): quantization error bounds and the converted DiT."""
+
+import copy
+
+import torch
+from torch import nn
+
+from generation.dit.fp8 import E4M3_MAX, Fp8Linear, fp8_linears, quantize_rows
+from generation.dit.model import DiT, make_config
+
+
+def rel(a, b):
+    return float((a - b).detach().norm() / b.detach().norm())
+
+
+def test_rows_keep_their_own_scale_and_three_mantissa_bits():
+    torch.manual_seed(0)
+    x = torch.randn(64, 96) * torch.logspace(-3, 3, 64)[:, None]  # rows six decades apart
+    q, scale = quantize_rows(x)
+    assert q.dtype == torch.float8_e4m3fn and scale.shape == (64, 1)
+    back = q.float() * scale
+    assert torch.allclose(back.abs().amax(1), x.abs().amax(1), rtol=1e-6)  # each row's largest value is exact
+    normal = x.abs() > scale * 2 ** -6  # above e4m3's subnormals, relative to each row's own scale
+    assert ((back - x).abs()[normal] <= x.abs()[normal] * 2 ** -4 + 1e-12).all()  # round to nearest of 3 bits
+    assert q.float().abs().max() <= E4M3_MAX
+
+
+def test_fp8_linear_matches_the_linear_within_fp8_error():
+    torch.manual_seed(1)
+    lin = nn.Linear(128, 80)
+    x = torch.randn(3, 50, 128)
+    out = Fp8Linear(lin)(x)
+    assert out.shape == (3, 50, 80)
+    assert rel(out, lin(x)) < 0.04
+    nobias = nn.Linear(128, 80, bias=False)
+    assert rel(Fp8Linear(nobias)(x), nobias(x)) < 0.04
+
+
+def test_fp8_linears_converts_the_wide_products_of_every_block():
+    torch.manual_seed(2)
+    dit = DiT(make_config("tiny", external_text=True, text_width=32)).eval()
+    for p in dit.parameters():  # adaLN-Zero would make the output zero
+        p.data.normal_(0, 0.1)
+    fp8 = copy.deepcopy(dit)
+    assert fp8_linears(fp8) == 6 * len(dit.blocks)
+    assert isinstance(fp8.blocks[0].mlp[2], Fp8Linear) and isinstance(fp8.patch_embed, nn.Linear)
+    z, t, text = torch.randn(2, 8, 8, 16, 16), torch.tensor([0.3, 0.9]), torch.randn(2, 5, 32)
+    with torch.no_grad():
+        exact, quick = dit(z, t, text, text.mean(1)), fp8(z, t, text, text.mean(1))
+    assert 0 < rel(quick, exact) < 0.1
