@@ -29,13 +29,15 @@ def _annotated(qs: QuerySet[Video], viewer, visible: QuerySet[Video] | None = No
     return qs
 
 
-def video_visible_qs(*, viewer, followee_ids=None) -> QuerySet[Video]:
+def video_visible_qs(*, viewer, followee_ids=None, blocked_ids=None) -> QuerySet[Video]:
     """Every video `viewer` may see: their own (drafts included), and published videos whose
     visibility lets them in, minus accounts with a block between them and videos held for a
     revoked cameo consent (`consent_hold`). Staff see everything. Every read of videos for a
     viewer starts here, so removal and revocation are honoured everywhere at once.
     `followee_ids`: the viewer's follows when the caller has them: a set of ids, or a subquery of
-    them (Follow ... .values("followee_id")) that the database evaluates inside each query."""
+    them (Follow ... .values("followee_id")) that the database evaluates inside each query.
+    `blocked_ids`: the accounts with a block between them and the viewer, when the caller read
+    them (accounts.selectors.user_blocked_ids) already."""
     if viewer.is_authenticated and viewer.is_staff:
         return Video.objects.all()
     published = Q(status=Video.Status.PUBLISHED, consent_hold=False)
@@ -46,7 +48,9 @@ def video_visible_qs(*, viewer, followee_ids=None) -> QuerySet[Video]:
     audience = Q(visibility=Video.Visibility.PUBLIC) | Q(
         visibility=Video.Visibility.FOLLOWERS, owner_id__in=followee_ids
     )
-    others = Video.objects.filter(published & audience).exclude(owner_id__in=user_blocked_ids(user=viewer))
+    if blocked_ids is None:
+        blocked_ids = user_blocked_ids(user=viewer)
+    others = Video.objects.filter(published & audience).exclude(owner_id__in=blocked_ids)
     own = Video.objects.filter(owner=viewer, consent_hold=False).exclude(status=Video.Status.REMOVED)
     return others | own
 

@@ -19,6 +19,16 @@ signals; this was "pool expired" before stale pools were served) and "nothing ca
 signals forgotten: everything from scratch, as the first visit in a while).
 `--warmup` requests first, then `--requests` timed ones; every request's SQL queries are counted
 (CaptureQueriesContext) and their database time summed. Also: how long seeding took.
+
+Each request is framed as Django's handler frames it, outside the timing: `request_started`
+before the view, and the response's close() after it (as the server calls it once the response is
+written), which sends `request_finished`; the receivers of those signals run as in a web worker
+(since round 5: what For You defers until the response is sent, feed/for_you/later.py, and the
+garbage collector's freeze after a process's first requests, feed/apps.py). The measuring process
+keeps one database connection (CONN_MAX_AGE=None here), as every round measured; a deployment
+with CONN_MAX_AGE=0 also opens one per request, which no row includes. With
+DATABASE_PREPARE_THRESHOLD set (settings.py), the statements of a page built from scratch run
+prepared with generic plans; the JSON says which (`prepare_threshold`).
 """
 import argparse
 import json
@@ -60,6 +70,9 @@ def main() -> dict:
     if os.environ.get("BENCH_DB_NAME"):  # the child of measure_size: the test database just seeded
         connection.close()
         connection.settings_dict["NAME"] = os.environ["BENCH_DB_NAME"]
+    if args.existing:  # the measuring process: one database connection for every request (below)
+        connection.close()
+        connection.settings_dict["CONN_MAX_AGE"] = None
     if args.existing:
         result = measure_site(None, args)
         print(json.dumps(result, indent=2))
@@ -116,6 +129,7 @@ def measure_in_child(seed_s: float, args) -> dict:
 
 
 def measure_site(seed_s: float | None, args) -> dict:
+    from django.core.signals import request_started
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIRequestFactory, force_authenticate
@@ -141,11 +155,13 @@ def measure_site(seed_s: float | None, args) -> dict:
         request = factory.get(paths[name], {"cursor": cursor} if cursor else {})
         force_authenticate(request, user=bench)
         connection.queries_log.clear()  # only this request's queries (and no warning at 9,000)
+        request_started.send(sender=None)  # as Django's handler does, outside the timing
         with CaptureQueriesContext(connection) as ctx:
             t0 = time.perf_counter()
             response = views[name](request)
             response.render()
             elapsed = (time.perf_counter() - t0) * 1000
+        response.close()  # sends request_finished, as the server does once the response is written
         assert response.status_code == 200, response.content[:300]
         sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
         return elapsed, len(ctx.captured_queries), sql_ms, response.data
@@ -180,6 +196,7 @@ def measure_site(seed_s: float | None, args) -> dict:
         "follows_of_viewer": Follow.objects.filter(follower=bench).count(),
         "seed_seconds": round(seed_s, 1) if seed_s is not None else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "prepare_threshold": connection.settings_dict.get("OPTIONS", {}).get("prepare_threshold"),
         "endpoints": endpoints,
     }
 

@@ -13,9 +13,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow
+from accounts.selectors import user_blocked_ids
 
 from ..models import Video, VideoFeedback, VideoView
-from ..selectors import video_visible_qs
 from . import attributes, candidates, cursor, pool, ranking, trending
 from .signals import viewer_signals  # one hand-written statement
 
@@ -79,10 +79,38 @@ def _similar_masks(signals: ranking.Signals) -> list[int]:
     return sorted(masks)
 
 
-def ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit: int,
-                 signals: ranking.Signals | None = None, gen: str | None = None) -> list[ranking.Ranked]:
+def feed_conditions(viewer, *, follows, served=()) -> QuerySet[Video]:
+    """The feed's own conditions over Video, without the gate: published and not held (`feed_q`),
+    and for a signed-in viewer not seen, not hidden, not served on an earlier page of the scroll."""
+    qs = Video.objects.filter(feed_q(viewer, followee_ids=follows))
+    if viewer.is_authenticated:
+        seen = VideoView.objects.filter(user=viewer).values("video_id")
+        qs = qs.exclude(pk__in=seen).exclude(pk__in=hidden_ids(viewer))
+    if served:
+        qs = qs.exclude(pk__in=served)
+    return qs
+
+
+def _follows_sql(viewer) -> tuple[str, list]:
+    return candidates.compiled("follows", lambda stand_in, _: follows_sql(stand_in), viewer=viewer)
+
+
+def _feed_where(viewer, *, served) -> tuple[str, list]:
+    def build(stand_in, items):
+        follows = follows_sql(stand_in) if stand_in.is_authenticated else []
+        return feed_conditions(stand_in, follows=follows, served=items).order_by().values_list("id")
+
+    sql, params = candidates.compiled("feed", build, viewer=viewer, items=served)
+    return candidates.split_where(sql)[1], params
+
+
+def ranked_fresh(*, viewer, blocked_ids, state: cursor.ForYouCursor, limit: int,
+                 signals: ranking.Signals | None = None, gen: str | None = None,
+                 gate: tuple[str, str, tuple] | None = None) -> list[ranking.Ranked]:
     """A page from scratch: the viewer's follows and signals (unless cached), the candidate
-    statement, scoring and placement; the scored list becomes the viewer's pool (pool.py)."""
+    statement, scoring and placement; the scored list becomes the viewer's pool (pool.py).
+    `blocked_ids`: the accounts with a block between them and the viewer (read once a page);
+    `gate`: candidates.gate_sql for them, when the caller has it."""
     built = time.time()  # before any read: a pool is as old as its oldest read
     now = timezone.now()
     read_signals = signals is None
@@ -91,30 +119,23 @@ def ranked_fresh(*, viewer, visible, follows, state: cursor.ForYouCursor, limit:
     followee_ids = signals.followee_ids  # for ranking, in Python
 
     # one base for every branch, the viewer's own videos told apart by each branch's condition:
-    # the gate, compiled once for the page (its parents' read below reuses it), and the feed's
-    # own conditions, compiled without it (the gate is the costly part: ~0.6 ms a compile)
-    extra = Video.objects.filter(feed_q(viewer, followee_ids=follows))
-    if viewer.is_authenticated:
-        seen = VideoView.objects.filter(user=viewer).values("video_id")
-        extra = extra.exclude(pk__in=seen).exclude(pk__in=hidden_ids(viewer))
-    if state.served:
-        extra = extra.exclude(pk__in=state.served)
-    head, gate_where, gate_params = candidates.gate_sql(visible)
-    extra_where, extra_params = candidates.where_of(extra)
+    # the gate and the feed's own conditions (not seen, not hidden, not served...), each compiled
+    # by Django once per shape (candidates.compiled), its values filled in for this viewer
+    head, gate_where, gate_params = gate or candidates.gate_sql(viewer, blocked_ids=blocked_ids)
+    extra_where, extra_params = _feed_where(viewer, served=state.served)
     base = (head, f"({gate_where}) AND ({extra_where})", (*gate_params, *extra_params))
 
     col, when = candidates.column, candidates.db_datetime
     others, others_params = (f"{col('owner_id')} <> %s AND ", [viewer.pk]) if viewer.is_authenticated else ("", [])
     sources = []
     if followee_ids:
-        followee_sql, followee_params = follows.query.sql_with_params()
+        followee_sql, followee_params = _follows_sql(viewer)
         sources.append(candidates.Source("follow", f"{others}{col('owner_id')} IN ({followee_sql})",
                                          [*others_params, *followee_params], limit=FOLLOW_CANDIDATES))
     if signals.liked_ids:
-        liked = sorted(signals.liked_ids)
-        sources.append(candidates.Source("remix_of_liked",
-                                         f"{others}{col('parent_id')} IN ({', '.join(['%s'] * len(liked))})",
-                                         [*others_params, *liked], limit=REMIX_CANDIDATES))
+        in_liked, liked_params = candidates.any_of(sorted(signals.liked_ids))
+        sources.append(candidates.Source("remix_of_liked", f"{others}{col('parent_id')} {in_liked}",
+                                         [*others_params, *liked_params], limit=REMIX_CANDIDATES))
     sources.append(candidates.Source("trending", f"{others}{col('trending_score')} >= %s",
                                      [*others_params, trending.key_floor(now=now)],
                                      order_by="trending_score", limit=TRENDING_CANDIDATES))
@@ -153,7 +174,6 @@ def pool_rebuild(*, viewer) -> bool:
     cached, _, gen = pool.pool_read(viewer)
     if cached is not None and not pool.is_stale(cached):
         return False
-    follows = follows_sql(viewer)
-    visible = video_visible_qs(viewer=viewer, followee_ids=follows)
-    ranked_fresh(viewer=viewer, visible=visible, follows=follows, state=cursor.ForYouCursor(), limit=20, gen=gen)
+    ranked_fresh(viewer=viewer, blocked_ids=user_blocked_ids(user=viewer), state=cursor.ForYouCursor(), limit=20,
+                 gen=gen)
     return True

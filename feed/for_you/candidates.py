@@ -4,20 +4,25 @@ Each source is the same read (the visibility gate, the seen-filter, hidden and s
 `base` queryset) with one more condition, its own order and a LIMIT. Built as separate Django
 querysets, each of the five cloned and compiled the gate's large WHERE tree again: ~2 ms of Python
 apiece, more than PostgreSQL needed to plan and run it (measured 0.3 + 0.5 ms). Here the base is
-compiled once by Django (so the gate stays the one source of truth), and each source becomes
+compiled by Django (so the gate stays the one source of truth) once per shape and process
+(`compiled`, below), and each source becomes
 `SELECT * FROM (<base> AND (<condition>) ORDER BY <key> DESC LIMIT n)`, joined with UNION ALL.
-PostgreSQL still plans every branch on its own (an ordered index scan that stops at its LIMIT);
-SQLite runs the same text. Conditions are fixed SQL over this model's columns, values are always
-parameters.
+PostgreSQL still plans every branch on its own (an ordered index scan that stops at its LIMIT),
+on every call unless the statement runs prepared (`statement_cursor`); SQLite runs the same text.
+Conditions are fixed SQL over this model's columns, values are always parameters (but the
+choices' values: `compiled`).
 """
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
+
+from accounts.models import Follow
 
 from ..models import Video
 from .ranking import Candidate
@@ -49,6 +54,15 @@ def all_of_any(masks: list[int]) -> str:
 def db_datetime(value: datetime):
     """A datetime as this backend compares it (SQLite stores naive UTC text)."""
     return Video._meta.get_field("published_at").get_db_prep_value(value, connection)
+
+
+def any_of(values: list) -> tuple[str, list]:
+    """SQL and params: the column is one of these values. On PostgreSQL one array parameter
+    (`= ANY(%s)`), so the statement's text is the same however many there are (one prepared
+    statement, not one per count); elsewhere `IN (%s, ...)`."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [list(values)]
+    return f"IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 @dataclass
@@ -84,33 +98,163 @@ def _to_candidate(row) -> Candidate:
     return Candidate(row[0], row[1], "", row[2], row[3], published, *row[PUBLISHED + 1:])
 
 
-def gate_sql(visible: QuerySet[Video]) -> tuple[str, str, tuple]:
-    """The visibility gate compiled ONCE per page (Django's compiler, so the gate stays the one
-    source of truth): (select list and FROM, WHERE, params). Both reads of a page built from
-    scratch use it: the candidate statement (`read`) and the page's parents (`visible_ids_sql`);
-    compiling it for each cost ~0.6 ms of Python apiece. Kept on the queryset object."""
-    compiled = getattr(visible, "_for_you_gate_sql", None)
-    if compiled is None:
-        sql, params = visible.order_by().values_list(*COLUMNS).query.sql_with_params()
-        # the select list and FROM hold no WHERE; a staff viewer's gate has none at all
-        head, where = sql.split(" WHERE ", 1) if " WHERE " in sql else (sql, "1 = 1")
-        compiled = visible._for_you_gate_sql = (head, where, tuple(params))
-    return compiled
+# --- Compiled once per shape --------------------------------------------------------------------
+#
+# A page built from scratch needs three reads compiled by Django: the visibility gate
+# (feed.selectors.video_visible_qs, the one source of truth), the feed's own conditions (published,
+# not held, not seen, not hidden, not served: build.py) and the viewer's follows as a subquery.
+# Building and compiling those querysets cost ~1.8 ms of Python a page (measured at 1M likes: the
+# gate ~1.1, the feed's conditions ~0.6), though their text depends only on the backend and the
+# viewer's kind (anonymous, signed in, staff) and the number of ids in their lists (blocks, served);
+# every value that differs between viewers is a parameter. So each shape is compiled once per
+# process, for a stand-in viewer whose key and list items are sentinel numbers no row has, and
+# each page fills in its own values where the sentinels were. The fixed values that are choices
+# (status 'published', visibility 'public'...: lower-case words) are written into the text instead
+# of sent as parameters, so that PostgreSQL can match the partial indexes (`WHERE status =
+# 'published'`) in a plan made before it knows the parameters: the generic plan of a prepared
+# statement (`_cursor`). tests/feed/test_for_you_compiled.py checks the filled-in result against
+# Django compiling the same reads for real viewers.
+
+_VIEWER = -7_300_000_001  # the stand-in viewer's key (keys are positive)
+_ITEM = -7_400_000_001  # the stand-in list's items: _ITEM, _ITEM - 1, ...
+_TEMPLATES: dict[tuple, tuple[str, tuple]] = {}
+_TEMPLATES_MAX = 512  # shapes kept (each a few kB); past it the cache starts again
+_CONST, _KEY, _LIST_ITEM = range(3)
 
 
-def where_of(qs: QuerySet[Video]) -> tuple[str, tuple]:
-    """The WHERE of a small read of Video (no gate in it: cheap to compile) and its params."""
-    sql, params = qs.order_by().values_list("id").query.sql_with_params()
-    return (sql.split(" WHERE ", 1)[1] if " WHERE " in sql else "1 = 1"), tuple(params)
+def compiled(name: str, build, *, viewer, items=()) -> tuple[str, list]:
+    """(sql, params) of the queryset `build(viewer, items)` as Django compiles it, compiled once
+    per (name, backend, viewer's kind, len(items)). `build` may use the viewer's key and the items
+    only as values (the viewer is an unsaved stand-in with the same kind)."""
+    items = list(items)
+    authenticated = bool(viewer.is_authenticated)
+    staff = authenticated and bool(viewer.is_staff)
+    key = (name, connection.vendor, authenticated, staff, len(items))
+    template = _TEMPLATES.get(key)
+    if template is None:
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[key] = _template(build, authenticated=authenticated, staff=staff, n=len(items))
+    sql, slots = template
+    pk = viewer.pk
+    return sql, [value if kind == _CONST else pk if kind == _KEY else items[value] for kind, value in slots]
 
 
-def visible_ids_sql(visible: QuerySet[Video], ids) -> tuple[str, list]:
-    """SQL: which of these videos pass the gate (the page's parents, for the remix attribution)."""
-    head, where, params = gate_sql(visible)
-    ids = list(ids)
+def _template(build, *, authenticated: bool, staff: bool, n: int) -> tuple[str, tuple]:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+    stand_in = User(pk=_VIEWER, is_staff=staff) if authenticated else AnonymousUser()
+    sentinels = [_ITEM - i for i in range(n)]
+    sql, params = build(stand_in, sentinels).query.sql_with_params()
+    tokens = _PLACEHOLDERS.split(sql)
+    if sum(1 for t in tokens if t == "%s") != len(params):
+        raise RuntimeError(f"For You: {build!r}: {len(params)} parameters for the placeholders of {sql!r}")
+    text, slots, values = [], [], iter(params)
+    for token in tokens:
+        if token != "%s":
+            text.append(token)
+            continue
+        value = next(values)
+        if type(value) is int and value == _VIEWER:
+            slots.append((_KEY, None))
+        elif type(value) is int and _ITEM - n < value <= _ITEM:
+            slots.append((_LIST_ITEM, _ITEM - value))
+        elif isinstance(value, str) and _IDENTIFIER.fullmatch(value):
+            text.append(f"'{value}'")  # a choice's value ('published', 'public'): written in, see above
+            continue
+        else:
+            slots.append((_CONST, value))
+        text.append("%s")
+    sql = "".join(text)
+    found = sum(1 for kind, _ in slots if kind == _LIST_ITEM)
+    if str(_VIEWER) in sql or str(_ITEM) in sql or found != n:  # a value written into the text, or lost
+        raise RuntimeError(f"For You: {build!r} does not compile to one parameter per value")
+    return sql, tuple(slots)
+
+
+_PLACEHOLDERS = re.compile(r"(%%|%s)")
+_IDENTIFIER = re.compile(r"[a-z][a-z_]{0,31}")
+
+
+def split_where(sql: str) -> tuple[str, str]:
+    """(select list and FROM, WHERE) of a compiled read of Video (a staff viewer's gate has no
+    WHERE at all: "1 = 1")."""
+    return tuple(sql.split(" WHERE ", 1)) if " WHERE " in sql else (sql, "1 = 1")
+
+
+def gate_sql(viewer, *, blocked_ids) -> tuple[str, str, tuple]:
+    """The visibility gate for this viewer (feed.selectors.video_visible_qs, their follows as a
+    subquery and `blocked_ids` as read once for the page): (select list and FROM, WHERE, params).
+    Both reads of a page built from scratch use it: the candidate statement (`read`) and the
+    page's parents (`visible_ids_sql`)."""
+    from ..selectors import video_visible_qs
+
+    def build(stand_in, blocked):
+        follows = Follow.objects.filter(follower=stand_in).values("followee_id") if stand_in.is_authenticated else []
+        return video_visible_qs(viewer=stand_in, followee_ids=follows, blocked_ids=blocked).order_by().values_list(*COLUMNS)
+
+    sql, params = compiled("gate", build, viewer=viewer, items=sorted(blocked_ids))
+    head, where = split_where(sql)
+    return head, where, tuple(params)
+
+
+def visible_ids_sql(gate: tuple[str, str, tuple], ids) -> tuple[str, list]:
+    """SQL: which of these videos pass the gate (`gate_sql`: the page's parents, for the remix
+    attribution)."""
+    head, where, params = gate
+    in_ids, ids_params = any_of(sorted(ids))
     key = column("id")
-    return (f"SELECT {key}{head[head.index(' FROM '):]} WHERE ({where}) AND {key} IN ({', '.join(['%s'] * len(ids))})",
-            [*params, *ids])
+    return f"SELECT {key}{head[head.index(' FROM '):]} WHERE ({where}) AND {key} {in_ids}", [*params, *ids_params]
+
+
+def prepares() -> bool:
+    """Whether this connection may prepare statements server side: PostgreSQL with psycopg 3 and
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] set (settings: DATABASE_PREPARE_THRESHOLD).
+    Django leaves it None, which keeps transaction-mode connection poolers (PgBouncer before 1.21,
+    or without max_prepared_statements) working: a prepared statement lives in one server session,
+    and such a pooler hands the next transaction to another one."""
+    if connection.vendor != "postgresql":
+        return False
+    connection.ensure_connection()
+    return getattr(connection.connection, "prepare_threshold", None) is not None
+
+
+def statement_cursor():
+    """A cursor for the hand-written statements of a page built from scratch: the candidates
+    (`read`), the viewer's signals (signals.py) and the cards (cards.py). Where the connection may
+    prepare statements (`prepares`), one that binds its parameters server side, so that psycopg
+    prepares a statement once it has run `prepare_threshold` times on this connection, and
+    PostgreSQL plans it once (settings.py sets the session's plan_cache_mode to
+    force_generic_plan with it) instead of on every page: measured at 1M likes, the candidate
+    statement 5.6 -> 3.0 ms (its custom plan took 1.3-2.1 ms to make; the generic plan is the
+    same plan, the same rows). Its text must then not vary with the viewer: values are
+    parameters, lists are one array (`any_of`), and the choices' values are written in
+    (`compiled`) so that the generic plan can use the partial indexes. Django's own cursors bind
+    client side and never prepare, whatever the option says, so nothing else changes. Either
+    cursor is Django's wrapper (queries are logged and counted as usual)."""
+    if not prepares():
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.validate_thread_sharing()
+    raw = ServerBindingCursor(connection.connection)
+    return _debug_cursor()(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+@functools.cache
+def _debug_cursor():
+    from django.db.backends.postgresql.base import CursorDebugWrapper
+
+    class DebugCursor(CursorDebugWrapper):
+        """Logs the statement as sent, placeholders and parameters apart (Django's log reads the
+        text with the values in from client-binding cursors, which a server-binding one has not)."""
+
+        def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+            return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
+
+    return DebugCursor
 
 
 def read(base: tuple[str, str, tuple], sources: list[Source]) -> dict[int, Candidate]:
@@ -125,7 +269,7 @@ def read(base: tuple[str, str, tuple], sources: list[Source]) -> dict[int, Candi
         parts.append(f"SELECT {_outer_columns(alias)} FROM ({head} WHERE ({where}) AND ({source.condition}) "
                      f"ORDER BY {column(source.order_by)} DESC LIMIT {int(source.limit)}) AS {alias}")
         values += [*params, *source.params]
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), values)
         rows = cursor.fetchall()
     found: dict[int, Candidate] = {}

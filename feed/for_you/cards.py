@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from ..models import Like, Video
+from .candidates import any_of, statement_cursor
 
 _DATETIME = serializers.DateTimeField()  # the API's datetime format and time zone, exactly
 
@@ -57,14 +58,15 @@ def video_rows(ids, *, viewer, parents=None) -> dict[int, tuple]:
     ids = list(ids)
     if not ids:
         return {}
-    select, tables = _rows_sql(connection.vendor, len(ids), viewer.is_authenticated)
+    in_ids, ids_params = any_of(ids)
+    select, tables = _rows_sql(connection.vendor, in_ids, viewer.is_authenticated)
     params = [viewer.pk] if viewer.is_authenticated else []
     if parents is not None:
         parents_sql, parents_params = parents
         select = f"{select}, {_parent_column()} IN ({parents_sql})"
         params += parents_params
-    sql, params = f"{select} {tables}", [*params, *ids]
-    with connection.cursor() as cur:
+    sql, params = f"{select} {tables}", [*params, *ids_params]
+    with statement_cursor() as cur:  # prepared where the connection allows it (candidates.py)
         cur.execute(sql, params)
         rows = cur.fetchall()
     if connection.vendor == "sqlite":  # datetimes come back as text there
@@ -85,7 +87,7 @@ def _parent_column() -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _rows_sql(vendor: str, n: int, with_like: bool) -> tuple[str, str]:
+def _rows_sql(vendor: str, in_ids: str, with_like: bool) -> tuple[str, str]:
     """("SELECT <_COLUMNS> [, liked]", "FROM video JOIN owner LEFT JOIN parent LEFT JOIN parent's
     owner WHERE v.id IN (...)")."""
     qn = connection.ops.quote_name
@@ -114,7 +116,7 @@ def _rows_sql(vendor: str, n: int, with_like: bool) -> tuple[str, str]:
             f"INNER JOIN {qn(user_table)} u ON u.{qn('id')} = {col('v', Video, 'owner')} "
             f"LEFT OUTER JOIN {qn(Video._meta.db_table)} p ON p.{qn('id')} = {col('v', Video, 'parent')} "
             f"LEFT OUTER JOIN {qn(user_table)} pu ON pu.{qn('id')} = {col('p', Video, 'owner')} "
-            f"WHERE v.{qn('id')} IN ({', '.join(['%s'] * n)})")
+            f"WHERE v.{qn('id')} {in_ids}")
 
 
 def parent_visible(row: tuple) -> bool:

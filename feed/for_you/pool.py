@@ -54,6 +54,8 @@ import uuid
 from django.core.cache import cache
 from django.db import transaction
 
+from . import later
+
 log = logging.getLogger(__name__)
 
 POOL_SECONDS = 120  # fresh: served as it is
@@ -135,10 +137,16 @@ def pool_set(viewer, *, scored: list[tuple], own: list[tuple], served: list[int]
                                  "scored": scored, "own": own}}
     if signals is not None:
         entries[_signals_key(viewer.pk)] = (_stamp(viewer), gen, signals)
-    try:
-        cache.set_many(entries, POOL_MAX_SECONDS)
-    except Exception:
-        log.warning("For You pool: cache write failed", exc_info=True)
+
+    def write() -> None:
+        try:
+            cache.set_many(entries, POOL_MAX_SECONDS)
+        except Exception:
+            log.warning("For You pool: cache write failed", exc_info=True)
+
+    # once the response is sent (later.py): the page it was built for does not read it. The token
+    # `gen` was read before the pool's reads began, so a write of the viewer's in between still wins.
+    later.after_response(write)
 
 
 def pool_invalidate(user_id: int | None, *, rebuild: bool = True) -> None:
@@ -206,7 +214,7 @@ def rebuild_schedule(user_id: int, *, force: bool = False) -> bool:
         except Exception as exc:  # broker down: the stale pool serves until POOL_MAX_SECONDS
             log.warning("For You pool: rebuild not sent (%s: %s)", type(exc).__name__, exc)
 
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: later.after_response(send))  # the publish: after the response (later.py)
     return True
 
 

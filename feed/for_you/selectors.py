@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 
+from accounts.selectors import user_blocked_ids
+
 from ..models import Like, SteeringChip, Video, VideoView
 from ..selectors import video_visible_qs
 from . import candidates, cards, cursor, pool, ranking
@@ -87,10 +89,13 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     limit = max(1, min(int(limit), PAGE_MAX))
     state = cursor.for_you_load(cursor_token, viewer=viewer)
     follows = follows_sql(viewer) if viewer.is_authenticated else []  # the viewer's follows, for SQL
-    visible = video_visible_qs(viewer=viewer, followee_ids=follows)
+    blocked = user_blocked_ids(user=viewer)  # the gate's one query of its own
+    visible = None  # the gate as a queryset: built when a read needs one (the pool check, model cards)
+    gate = None  # the gate compiled for a page built from scratch (candidates.gate_sql)
     cached, cached_signals, gen = pool.pool_read(viewer)
     ranked = None
     if cached is not None and _pool_serves(cached, state):
+        visible = video_visible_qs(viewer=viewer, followee_ids=follows, blocked_ids=blocked)
         ranked, visible_ids = _ranked_from_pool(cached, viewer=viewer, visible=visible, follows=follows,
                                                 state=state, limit=limit)
         if len(ranked) < limit:
@@ -98,7 +103,8 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
         elif pool.is_stale(cached):  # served all the same (its cards were just checked); rebuilt off the request
             pool.rebuild_schedule(viewer.pk)
     if ranked is None:
-        ranked = ranked_fresh(viewer=viewer, visible=visible, follows=follows, state=state, limit=limit,
+        gate = candidates.gate_sql(viewer, blocked_ids=blocked)
+        ranked = ranked_fresh(viewer=viewer, blocked_ids=blocked, gate=gate, state=state, limit=limit,
                               signals=cached_signals, gen=gen)
         visible_ids = None  # the parents of the page are read through the gate below (with the cards)
     ids = [r.candidate.id for r in ranked]
@@ -107,7 +113,7 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     parent_ids = {r.candidate.parent_id for r in ranked if r.candidate.parent_id}
     entries = []
     if as_data:  # the parents the viewer may see are read with the cards (fresh pages: not read yet)
-        parents = candidates.visible_ids_sql(visible, parent_ids) if visible_ids is None and parent_ids else None
+        parents = candidates.visible_ids_sql(gate, parent_ids) if visible_ids is None and parent_ids else None
         rows = cards.video_rows(ids, viewer=viewer, parents=parents) if ids else {}
         for r in ranked:
             row = rows.get(r.candidate.id)
@@ -119,6 +125,8 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
                 entries.append(FeedEntry(cards.video_data(row, parent_visible=shown),
                                          _named(r.reasons, cards.owner_username(row)), r.score, r.slot))
     else:
+        if visible is None:
+            visible = video_visible_qs(viewer=viewer, followee_ids=follows, blocked_ids=blocked)
         if visible_ids is None:
             visible_ids = set(visible.filter(pk__in=parent_ids).values_list("pk", flat=True)) if parent_ids else set()
         videos = {v.pk: v for v in _page_videos(Video.objects.filter(pk__in=ids), viewer=viewer)} if ids else {}

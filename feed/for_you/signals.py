@@ -17,6 +17,7 @@ from django.db import connection
 
 from ..models import Comment, Like, SteeringChip, Video, VideoFeedback, VideoView
 from . import attributes, ranking
+from .candidates import statement_cursor
 
 SIGNAL_LIKES = 100
 SIGNAL_COMMENTS = 50
@@ -72,8 +73,8 @@ def read_rows(viewer) -> list[list[tuple]]:
     """The rows of each read (FOLLOWS ... CHIPS), in each read's order."""
     pk = viewer.pk
     out: list[list[tuple]] = [[] for _ in range(6)]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(connection.vendor), [pk, pk, pk, pk, pk, VideoFeedback.Kind.SEE_LESS.value, pk])
+    with statement_cursor() as cursor:  # prepared where the connection allows it
+        cursor.execute(_sql(connection.vendor), [pk, pk, pk, pk, pk, str(VideoFeedback.Kind.SEE_LESS.value), pk])
         for row in cursor.fetchall():
             out[row[0]].append(row[1:])
     return out

@@ -142,14 +142,10 @@ def test_a_rebuild_that_read_before_the_viewers_like_is_not_kept(make_user, clie
     cards(client, limit=3)
     _, _, gen_before = pool.pool_read(viewer)  # what a rebuild starting now reads first
     assert client.post(f"/api/videos/{liked.pk}/like").status_code == 200
-    from feed.for_you.build import follows_sql
-    from feed.selectors import video_visible_qs
-
-    follows = follows_sql(viewer)
     stale_signals = build.viewer_signals(viewer=viewer)
     stale_signals.liked_ids = set()  # as read before the like
-    build.ranked_fresh(viewer=viewer, visible=video_visible_qs(viewer=viewer, followee_ids=follows), follows=follows,
-                       state=cursor.ForYouCursor(), limit=3, signals=stale_signals, gen=gen_before)
+    build.ranked_fresh(viewer=viewer, blocked_ids=set(), state=cursor.ForYouCursor(), limit=3,
+                       signals=stale_signals, gen=gen_before)
     assert pool.pool_get(viewer)[0] is None
     after = {e["video"]["id"]: e for e in cards(client, limit=20)[0]}
     assert "remix_of_liked" in {r["signal"] for r in after[remix.pk]["reasons"]}
