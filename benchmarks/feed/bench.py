@@ -234,7 +234,9 @@ def plot(results: dict, path: str) -> None:
     ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
     ax.set_xlabel("site size: likes (videos = likes / 10)")
     ax.set_ylabel("server-side latency per page of 20 (ms)")
-    ax.set_title(f"Feed latency vs site size ({results['database']}, viewer with 500 follows)")
+    prepared = results["sizes"][0].get("prepare_threshold") is not None
+    ax.set_title(f"Feed latency vs site size ({results['database']}{', prepared statements' if prepared else ''}, "
+                 f"viewer with 500 follows)")
     top = max(v["p99_ms"] for s in results["sizes"] for k, v in s["endpoints"].items() if k in styles)
     ax.set_ylim(0, max(top, results["target_p99_ms"]) * 1.15)
     ax.grid(alpha=0.3)
