@@ -108,7 +108,10 @@ class Pipeline:
         frames (a model with frame conditioning) are given to both."""
         sampler = self.config.get("sampler", {})
         steps = int(steps or sampler.get("steps", 20))
-        guidance = float(sampler.get("guidance", 2.0) if guidance is None else guidance)
+        if guidance is None:  # a cameo clip keeps its picture's likeness better with less guidance (TRAINING.md)
+            guidance = sampler.get("cameo_guidance", sampler.get("guidance")) if cameo_image is not None \
+                else sampler.get("guidance")
+        guidance = float(2.0 if guidance is None else guidance)
         if not 1 <= steps <= 200:
             raise ValueError("steps must be between 1 and 200")
         if not 0 <= seed <= MAX_SEED:

@@ -95,3 +95,15 @@ def test_prompt_mentions(alice, bob, make_cameo, client_for, prompt, status, wor
     assert r.status_code == status, r.json()
     if words:
         assert words in r.json()["prompt"][0]
+
+
+@pytest.mark.django_db
+def test_a_cameo_clip_gets_the_cameo_guidance_unless_one_is_asked_for(alice, bob, make_cameo, client_for):
+    from generation.services.jobs import DEFAULT_CAMEO_GUIDANCE
+
+    make_cameo(alice, "ana_cam", permission="everyone")
+    client = client_for(bob)
+    cameo = client.post("/api/generations", {"prompt": "@ana_cam waving"}, format="json").json()
+    asked = client.post("/api/generations", {"prompt": "@ana_cam waving", "guidance": 3.0}, format="json").json()
+    plain = client.post("/api/generations", {"prompt": "a red ball bouncing"}, format="json").json()
+    assert (cameo["guidance"], asked["guidance"], plain["guidance"]) == (DEFAULT_CAMEO_GUIDANCE, 3.0, 2.0)

@@ -165,6 +165,21 @@ def test_pipeline_generates_with_a_cameo(cameo_pipeline):
     assert remixed.frames.shape == (16, 64, 64, 3)
 
 
+def test_cameo_clips_default_to_the_configured_cameo_guidance(cameo_pipeline):
+    pic = world_sprites.make_sprite(1)
+    sampler = cameo_pipeline.config.setdefault("sampler", {})
+    sampler["cameo_guidance"] = 1.0
+    try:
+        default = cameo_pipeline.generate(CAMEO_PROMPT, seed=3, steps=2, cameo_image=pic).frames
+        plain_default = cameo_pipeline.generate("a red ball", seed=3, steps=2).frames
+    finally:
+        sampler.pop("cameo_guidance")
+    assert np.array_equal(default, cameo_pipeline.generate(CAMEO_PROMPT, seed=3, steps=2, guidance=1.0,
+                                                           cameo_image=pic).frames)
+    assert not np.array_equal(default, cameo_pipeline.generate(CAMEO_PROMPT, seed=3, steps=2, cameo_image=pic).frames)
+    assert np.array_equal(plain_default, cameo_pipeline.generate("a red ball", seed=3, steps=2).frames)
+
+
 def test_pipeline_cameo_errors(cameo_pipeline, tiny_pipeline):
     pic = world_sprites.make_sprite(1)
     assert not tiny_pipeline.supports_cameo
