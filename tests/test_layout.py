@@ -77,3 +77,21 @@ def test_s3_and_redis_settings_come_from_the_environment():
         "storages.backends.s3.S3Storage", "http://127.0.0.1:9", "redis://h:1/2",
         "channels_redis.core.RedisChannelLayer", "django.db.backends.postgresql", "False",
     ]
+
+
+def _settings_in_env(code: str, **env_vars) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATABASE_URL="postgres://u@db:5432/spacetime", **env_vars)
+    return subprocess.run([sys.executable, "-c", "from django.conf import settings as s; import django; "
+                           f"django.setup(); {code}"], cwd=ROOT, env=env | {"PYTHONPATH": "platform:."},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_database_pool_and_prepared_statements_come_from_the_environment():
+    show = "o = s.DATABASES['default'].get('OPTIONS', {}); print(o.get('pool'), o.get('prepare_threshold'))"
+    assert _settings_in_env(show).stdout.split() == ["None", "None"]  # the default: neither
+    out = _settings_in_env(show, DATABASE_POOL_MAX="6", DATABASE_PREPARE_THRESHOLD="2")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "{'min_size': 1, 'max_size': 6, 'timeout': 10.0} 2"
+    clash = _settings_in_env(show, DATABASE_POOL_MAX="6", CONN_MAX_AGE="60")
+    assert clash.returncode != 0 and "DATABASE_POOL_MAX needs CONN_MAX_AGE=0" in clash.stderr

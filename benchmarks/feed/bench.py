@@ -26,7 +26,9 @@ written), which sends `request_finished`; the receivers of those signals run as 
 (since round 5: what For You defers until the response is sent, feed/for_you/later.py, and the
 garbage collector's freeze after a process's first requests, feed/apps.py). The measuring process
 keeps one database connection (CONN_MAX_AGE=None here), as every round measured; a deployment
-with CONN_MAX_AGE=0 also opens one per request, which no row includes. With
+with CONN_MAX_AGE=0 also opens one per request, which no row includes. With DATABASE_POOL_MAX set
+(settings.py), each request borrows a connection from the process's pool at its first query and
+gives it back at request_finished, as in a web worker with the pool (the JSON's `pool`). With
 DATABASE_PREPARE_THRESHOLD set (settings.py), the statements of a page built from scratch run
 prepared with generic plans; the JSON says which (`prepare_threshold`).
 """
@@ -72,7 +74,8 @@ def main() -> dict:
         connection.settings_dict["NAME"] = os.environ["BENCH_DB_NAME"]
     if args.existing:  # the measuring process: one database connection for every request (below)
         connection.close()
-        connection.settings_dict["CONN_MAX_AGE"] = None
+        if not connection.settings_dict.get("OPTIONS", {}).get("pool"):  # a pool keeps its own (lent per request)
+            connection.settings_dict["CONN_MAX_AGE"] = None
     if args.existing:
         result = measure_site(None, args)
         print(json.dumps(result, indent=2))
@@ -197,6 +200,7 @@ def measure_site(seed_s: float | None, args) -> dict:
         "seed_seconds": round(seed_s, 1) if seed_s is not None else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "prepare_threshold": connection.settings_dict.get("OPTIONS", {}).get("prepare_threshold"),
+        "pool": connection.settings_dict.get("OPTIONS", {}).get("pool"),
         "endpoints": endpoints,
     }
 

@@ -187,14 +187,18 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--videos", type=int, default=60)
     parser.add_argument("--web-workers", type=int, default=2, help="uvicorn processes (one per core)")
+    parser.add_argument("--db-pool", type=int, default=0,
+                        help="DATABASE_POOL_MAX for the web processes (with DATABASE_PREPARE_THRESHOLD=2), "
+                             "as deploy/env.example; 0: one connection per request")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
     args = parser.parse_args()
+    pool = {"DATABASE_POOL_MAX": str(args.db_pool), "DATABASE_PREPARE_THRESHOLD": "2"} if args.db_pool else {}
 
     tmp = Path(tempfile.mkdtemp(prefix="spacetime-load-"))
     stack = FaultStack(tmp, DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), SECURE_SSL_REDIRECT="false",
                        SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false", CONN_MAX_AGE="0",
                        ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="WARNING",
-                       GENERATION_STALE_AFTER_S="120", GENERATION_RESEND_QUEUED_AFTER_S="300")
+                       GENERATION_STALE_AFTER_S="120", GENERATION_RESEND_QUEUED_AFTER_S="300", **pool)
     results = {"command": "python benchmarks/load/run.py " + " ".join(sys.argv[1:]),
                "machine": f"{os.cpu_count()} CPU cores (shared), site + worker + PostgreSQL + Redis + client",
                "seconds_per_level": args.seconds, "levels": {}}

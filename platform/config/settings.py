@@ -121,6 +121,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _prepar
     # the session's generic plans for statements prepared server side: Django's own cursors bind
     # client side and never prepare, so this concerns those statements alone
     _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+# PostgreSQL: a pool of connections per process (Django's, over psycopg_pool), so connections
+# outlive requests without CONN_MAX_AGE, whose thread-bound connections pile up under ASGI (each
+# request borrows one and gives it back when it ends). With the pool, the prepared statements above
+# live as long as their pooled connection. 0 (the default): no pool, one connection per request.
+_pool_max = env.int("DATABASE_POOL_MAX", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _pool_max > 0:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("DATABASE_POOL_MAX needs CONN_MAX_AGE=0: the pool keeps the connections")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": _pool_max, "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
