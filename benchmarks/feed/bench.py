@@ -239,8 +239,9 @@ def plot(results: dict, path: str) -> None:
     ax.set_xlabel("site size: likes (videos = likes / 10)")
     ax.set_ylabel("server-side latency per page of 20 (ms)")
     prepared = results["sizes"][0].get("prepare_threshold") is not None
-    ax.set_title(f"Feed latency vs site size ({results['database']}{', prepared statements' if prepared else ''}, "
-                 f"viewer with 500 follows)")
+    pooled = bool(results["sizes"][0].get("pool"))
+    ax.set_title(f"Feed latency vs site size ({results['database']}{', connection pool' if pooled else ''}"
+                 f"{', prepared statements' if prepared else ''}, viewer with 500 follows)")
     top = max(v["p99_ms"] for s in results["sizes"] for k, v in s["endpoints"].items() if k in styles)
     ax.set_ylim(0, max(top, results["target_p99_ms"]) * 1.15)
     ax.grid(alpha=0.3)
