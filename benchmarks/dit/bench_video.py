@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from common import WAN, psnr
+from common import psnr, video_inputs
 from generation.dit.sampling import guided, sample_iter
 
 GUIDANCE, SHIFT = 5.0, 3.0
@@ -33,12 +33,7 @@ def _events_time(fn) -> tuple[float, object]:
 
 
 def run(model, peer, out: dict, checkpoint, budget_s: float = 150.0) -> dict:
-    g = torch.Generator(device="cuda").manual_seed(7)
-    c, t, h, w = WAN["latent"]
-    noise = torch.randn(1, c, t, h, w, device="cuda", generator=g, dtype=torch.bfloat16)
-    cond = torch.randn(1, WAN["text_len"], WAN["text_dim"], device="cuda", generator=g, dtype=torch.bfloat16)
-    uncond = torch.randn_like(cond) * 0.1
-    text2, pooled2 = torch.cat([cond, uncond]), torch.cat([cond, uncond]).mean(1)
+    noise, cond, uncond, text2, pooled2 = video_inputs()
 
     def model_x0(z, tt, with_uncond):
         return model(z, tt, text2, pooled2).float() if with_uncond else model(z, tt, cond, cond.mean(1)).float()

@@ -19,10 +19,10 @@ import copy
 import json
 import time
 
-import torch
-
 import bench_step
-from common import WAN, cuda_time, matmul_ceiling, ours, psnr, rel_err
+import torch
+from common import WAN, cuda_time, matmul_ceiling, ours, psnr, rel_err, video_inputs
+
 from generation.dit.fp8 import fp8_linears
 from generation.dit.sampling import guided, sample_iter
 from generation.dit.step_cache import FirstBlockCache, run_block
@@ -49,8 +49,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=STEPS)
     args = ap.parse_args()
     torch._dynamo.config.cache_size_limit = 64
-    res: dict = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, config=WAN, steps=args.steps,
-                     guidance=GUIDANCE, shift=SHIFT, solver="dpm2m", cfg="one batch of 2", runs={})
+    res: dict = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "config": WAN, "steps": args.steps,
+                 "guidance": GUIDANCE, "shift": SHIFT, "solver": "dpm2m", "cfg": "one batch of 2", "runs": {}}
 
     def save():
         with open(args.out, "w") as f:
@@ -62,12 +62,7 @@ def main() -> None:
           flush=True)
     save()
 
-    g = torch.Generator(device="cuda").manual_seed(7)
-    c, t, h, w = WAN["latent"]
-    noise = torch.randn(1, c, t, h, w, device="cuda", generator=g, dtype=torch.bfloat16)
-    cond = torch.randn(1, WAN["text_len"], WAN["text_dim"], device="cuda", generator=g, dtype=torch.bfloat16)
-    uncond = torch.randn_like(cond) * 0.1
-    text2, pooled2 = torch.cat([cond, uncond]), torch.cat([cond, uncond]).mean(1)
+    noise, cond, uncond, text2, pooled2 = video_inputs()
 
     model = ours()
     model_fp8 = copy.deepcopy(model)
@@ -85,8 +80,8 @@ def main() -> None:
         z = list(sample_iter(denoise, noise.float(), args.steps, SHIFT, "dpm2m"))[-1].z
         torch.cuda.synchronize()
         secs = time.time() - t0
-        r = dict(seconds=secs, forwards=2 * cache.calls, full_forwards=2 * cache.full_calls,
-                 psnr_db=psnr(z, ref) if ref is not None else float("inf"))
+        r = {"seconds": secs, "forwards": 2 * cache.calls, "full_forwards": 2 * cache.full_calls,
+             "psnr_db": psnr(z, ref) if ref is not None else float("inf")}
         res["runs"][name] = r
         print(f"video {name:22s} {secs:7.1f} s  full forwards {r['full_forwards']:3d}/{r['forwards']}  "
               f"PSNR {r['psnr_db']:.1f} dB", flush=True)

@@ -54,6 +54,18 @@ def inputs(batch: int = 1, device="cuda", seed: int = 1):
     return z, tt, text
 
 
+def video_inputs(seed: int = 7):
+    """The whole-video benchmarks' start: noise (1, C, T, H, W), cond and uncond text (1, L, D),
+    and the CFG batch of 2's text and pooled text, all bf16 on the GPU."""
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    c, t, h, w = WAN["latent"]
+    noise = torch.randn(1, c, t, h, w, device="cuda", generator=g, dtype=torch.bfloat16)
+    cond = torch.randn(1, WAN["text_len"], WAN["text_dim"], device="cuda", generator=g, dtype=torch.bfloat16)
+    uncond = torch.randn_like(cond) * 0.1
+    text2 = torch.cat([cond, uncond])
+    return noise, cond, uncond, text2, text2.mean(1)
+
+
 def step_flops(batch: int = 1) -> float:
     """Matmul FLOPs of one forward (2 per multiply-add), the same ideal count for both models."""
     c, t, h, w = WAN["latent"]
