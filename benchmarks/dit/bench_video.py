@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from common import psnr, video_inputs
+from common import peer_video, psnr, video_inputs
 from generation.dit.sampling import guided, sample_iter
 
 GUIDANCE, SHIFT = 5.0, 3.0
@@ -53,19 +53,7 @@ def run(model, peer, out: dict, checkpoint, budget_s: float = 150.0) -> dict:
                   flush=True)
             checkpoint()
         if peer is not None:
-            tl = torch.linspace(1000, 0, 51, device="cuda")
-
-            def peer_video():
-                z = noise.clone()
-                for i in range(50):
-                    tt = tl[i:i + 1]
-                    vc = peer(z, tt, cond, return_dict=False)[0]
-                    vu = peer(z, tt, uncond, return_dict=False)[0]
-                    v = vu + GUIDANCE * (vc - vu)
-                    z = (z.float() + (tl[i + 1] - tl[i]) / 1000 * v.float()).to(torch.bfloat16)
-                return z
-
-            secs, _ = _events_time(peer_video)
+            secs, _ = _events_time(lambda: peer_video(peer, noise, cond, uncond, 50, GUIDANCE))
             out["diffusers_compiled_seconds"] = secs
             checkpoint()
             print(f"diffusers compiled video 50 steps x 2 forwards: {secs:.1f} s", flush=True)

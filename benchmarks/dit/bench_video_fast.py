@@ -21,7 +21,7 @@ import time
 
 import bench_step
 import torch
-from common import WAN, cuda_time, matmul_ceiling, ours, psnr, rel_err, video_inputs
+from common import WAN, cuda_time, matmul_ceiling, ours, peer_video, psnr, rel_err, video_inputs
 
 from generation.dit.fp8 import fp8_linears
 from generation.dit.sampling import guided, sample_iter
@@ -122,18 +122,9 @@ def main() -> None:
             peer(noise, tl[:1], cond, return_dict=False)
             res["diffusers_compile_s"] = time.time() - t0
 
-            def peer_video():
-                z = noise.clone()
-                for i in range(args.steps):  # as WanPipeline: cond and uncond as two forwards, Euler on v
-                    vc = peer(z, tl[i:i + 1], cond, return_dict=False)[0]
-                    vu = peer(z, tl[i:i + 1], uncond, return_dict=False)[0]
-                    v = vu + GUIDANCE * (vc - vu)
-                    z = (z.float() + (tl[i + 1] - tl[i]) / 1000 * v.float()).to(torch.bfloat16)
-                return z
-
             torch.cuda.synchronize()
             t0 = time.time()
-            peer_video()
+            peer_video(peer, noise, cond, uncond, args.steps, GUIDANCE)
             torch.cuda.synchronize()
             res["diffusers_compiled_video_s"] = peer_s = time.time() - t0
             print(f"diffusers compiled video: {peer_s:.1f} s", flush=True)

@@ -66,6 +66,19 @@ def video_inputs(seed: int = 7):
     return noise, cond, uncond, text2, text2.mean(1)
 
 
+def peer_video(peer, noise, cond, uncond, steps: int, guidance: float) -> torch.Tensor:
+    """diffusers' transformer through a whole video as WanPipeline runs it: cond and uncond as two
+    forwards a step, Euler on the velocity over timesteps 1000 -> 0."""
+    tl = torch.linspace(1000, 0, steps + 1, device=noise.device)
+    z = noise.clone()
+    for i in range(steps):
+        vc = peer(z, tl[i:i + 1], cond, return_dict=False)[0]
+        vu = peer(z, tl[i:i + 1], uncond, return_dict=False)[0]
+        v = vu + guidance * (vc - vu)
+        z = (z.float() + (tl[i + 1] - tl[i]) / 1000 * v.float()).to(torch.bfloat16)
+    return z
+
+
 def step_flops(batch: int = 1) -> float:
     """Matmul FLOPs of one forward (2 per multiply-add), the same ideal count for both models."""
     c, t, h, w = WAN["latent"]
