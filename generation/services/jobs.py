@@ -96,7 +96,7 @@ DEFAULT_STRENGTH = 0.95
 # A clip with a cameo is made with less guidance when none is asked for: measured on 24 held-out
 # pictures (generation/dit/weights/eval_cameo_guidance_sweep_cpu.json), guidance 1 / 1.5 / 2 / 4
 # kept the subject's likeness at SSIM 0.276 / 0.255 / 0.218 / 0.121; 1.5 kept every attribute of
-# the cameo clips right (1 lost one relation of 8).
+# the cameo clips right (guidance 1 lost one relation of 8).
 DEFAULT_CAMEO_GUIDANCE = 1.5
 
 
