@@ -13,7 +13,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow
-from accounts.selectors import user_blocked_ids
 
 from ..models import Video, VideoFeedback, VideoView
 from . import attributes, candidates, cursor, pool, ranking, trending
@@ -174,6 +173,6 @@ def pool_rebuild(*, viewer) -> bool:
     cached, _, gen = pool.pool_read(viewer)
     if cached is not None and not pool.is_stale(cached):
         return False
-    ranked_fresh(viewer=viewer, blocked_ids=user_blocked_ids(user=viewer), state=cursor.ForYouCursor(), limit=20,
+    ranked_fresh(viewer=viewer, blocked_ids=candidates.blocked_ids(viewer), state=cursor.ForYouCursor(), limit=20,
                  gen=gen)
     return True

@@ -44,7 +44,7 @@ CREATOR_WINDOW = 10  # ... in any this many consecutive cards
 DISCOVERY_SLOTS = (2, 5, 8)  # positions (mod 10) kept for fresh uploads of people not followed: 30%
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     id: int
     owner_id: int
@@ -58,7 +58,7 @@ class Candidate:
     remixes: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Reason:
     """One term of a score: which signal, its weight, and the facts it was computed from. `text`
     renders those facts for "why am I seeing this" (only for the cards shown, not the hundreds
@@ -87,7 +87,7 @@ class Signals:
     steering: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Ranked:
     candidate: Candidate
     score: float

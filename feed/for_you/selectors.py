@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 
-from accounts.selectors import user_blocked_ids
-
 from ..models import Like, SteeringChip, Video, VideoView
 from ..selectors import video_visible_qs
 from . import candidates, cards, cursor, pool, ranking
@@ -89,7 +87,7 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     limit = max(1, min(int(limit), PAGE_MAX))
     state = cursor.for_you_load(cursor_token, viewer=viewer)
     follows = follows_sql(viewer) if viewer.is_authenticated else []  # the viewer's follows, for SQL
-    blocked = user_blocked_ids(user=viewer)  # the gate's one query of its own
+    blocked = candidates.blocked_ids(viewer)  # the gate's one query of its own
     visible = None  # the gate as a queryset: built when a read needs one (the pool check, model cards)
     gate = None  # the gate compiled for a page built from scratch (candidates.gate_sql)
     cached, cached_signals, gen = pool.pool_read(viewer)

@@ -20,12 +20,21 @@ def user_has_blocked(*, blocker: User, blocked: User) -> bool:
     return Block.objects.filter(blocker=blocker, blocked=blocked).exists()
 
 
+def user_blocks_qs(*, user: User) -> QuerySet:
+    """(blocker_id, blocked_id) of every block between `user` and anyone, in either direction."""
+    return Block.objects.filter(Q(blocker=user) | Q(blocked=user)).values_list("blocker_id", "blocked_id")
+
+
+def user_blocked_ids_of(rows, *, user: User) -> set[int]:
+    """The other account of each (blocker_id, blocked_id) row of `user_blocks_qs`."""
+    return {b if a == user.pk else a for a, b in rows}
+
+
 def user_blocked_ids(*, user: User) -> set[int]:
     """Ids of accounts with a block between them and `user`, in either direction."""
     if not user.is_authenticated:
         return set()
-    rows = Block.objects.filter(Q(blocker=user) | Q(blocked=user)).values_list("blocker_id", "blocked_id")
-    return {b if a == user.pk else a for a, b in rows}
+    return user_blocked_ids_of(user_blocks_qs(user=user), user=user)
 
 
 def user_followee_ids(*, user: User) -> set[int]:

@@ -79,6 +79,18 @@ def test_compiled_reads_are_what_django_compiles_for_each_viewer(make_user, serv
             assert build._follows_sql(viewer) == (sql, list(params))
 
 
+def test_the_blocks_read_is_user_blocked_ids_compiled_once(make_user):
+    """candidates.blocked_ids: the accounts with a block either way, as accounts.selectors reads
+    them, for every viewer on one compiled statement (and none for an anonymous visitor)."""
+    viewers = _viewers(make_user)
+    bystander = make_user("bystander")
+    user_block(blocker=bystander, blocked=viewers[2])  # staff are blocked like anyone
+    for viewer in viewers:
+        for _ in range(2):  # compiled, then filled in
+            assert candidates.blocked_ids(viewer) == user_blocked_ids(user=viewer)
+    assert candidates.blocked_ids(viewers[1]) and not candidates.blocked_ids(viewers[0])
+
+
 def test_one_viewers_values_never_reach_anothers_reads(make_user):
     a, b = make_user("viewer_a"), make_user("viewer_b")
     ga, gb = candidates.gate_sql(a, blocked_ids=[]), candidates.gate_sql(b, blocked_ids=[])
@@ -163,9 +175,32 @@ def test_the_process_freezes_what_its_first_requests_loaded(monkeypatch):
 
 
 def test_the_signal_is_connected():
-    from django.core.signals import request_finished
+    from django.core.signals import request_finished, request_started
 
     assert any(r[1]() is feed_apps._freeze_after_request for r in request_finished.receivers)
+    assert any(r[1]() is feed_apps.gc_pause for r in request_started.receivers)
+    assert any(r[1]() is feed_apps.gc_resume for r in request_finished.receivers)
+
+
+def test_no_automatic_collection_while_a_request_is_answered(make_user, client_for, monkeypatch):
+    """feed/apps.py: the collector pauses from request_started to request_finished, and a
+    finished request leaves it running."""
+    enabled = []
+    original = selectors.for_you_page
+
+    def spy(**kwargs):
+        enabled.append(gc.isenabled())
+        return original(**kwargs)
+
+    monkeypatch.setattr(selectors, "for_you_page", spy)  # the view reads it from the module
+    assert client_for(make_user("viewer")).get("/api/feed/for-you").status_code == 200
+    assert enabled == [False] and gc.isenabled()
+    feed_apps.gc_pause()
+    try:
+        assert not gc.isenabled() and gc.collect() >= 0  # explicit collections still run
+    finally:
+        feed_apps.gc_resume()
+    assert gc.isenabled()
 
 
 def test_selectors_keep_the_pool_path_on_the_queryset_gate(make_user, client_for):
