@@ -151,17 +151,19 @@ def ranked_fresh(*, viewer, blocked_ids, state: cursor.ForYouCursor, limit: int,
         sources.append(candidates.Source("own", f"{col('owner_id')} = %s AND {col('published_at')} >= %s",
                                          [viewer.pk, when(now - timedelta(hours=OWN_NEW_HOURS))], limit=OWN_NEW_MAX))
     found = candidates.read(base, sources)
-    own = [c for c in found.values() if c.owner_id == viewer.pk]
-    others = [c for c in found.values() if c.owner_id != viewer.pk]
+    me = viewer.pk  # (a model's pk is a property: read once, not twice per candidate)
+    own, others = [], []
+    for c in found.values():
+        (own if c.owner_id == me else others).append(c)
 
     scored = ranking.score_all(others, signals, now=now)
-    discovery_ids = {r.candidate.id for r in scored if ranking.is_discovery(r.candidate, signals, now=now)}
+    discovery = [r for r in scored if ranking.is_discovery(r.candidate, signals, now=now)]
+    discovery_ids = {r.candidate.id for r in discovery}
     pool.pool_set(viewer, served=state.served, gen=gen, built=built, signals=signals if read_signals else None,
                   own=[(c.id, c.owner_id, c.parent_id) for c in own],
-                  scored=[(r.candidate.id, r.candidate.owner_id, r.candidate.parent_id, r.score,
-                           r.candidate.id in discovery_ids, tuple((x.signal, x.weight, x.facts) for x in r.reasons))
-                          for r in scored])
-    discovery = [r for r in scored if r.candidate.id in discovery_ids]
+                  scored=[(c.id, c.owner_id, c.parent_id, r.score, c.id in discovery_ids,
+                           tuple([(x.signal, x.weight, x.facts) for x in r.reasons]))
+                          for r in scored for c in (r.candidate,)])
     return ranking.place(scored, discovery, limit=limit, position=state.position,
                          recent_owners=state.recent_owners, own=own)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from . import attributes, trending
 
@@ -174,7 +175,9 @@ class _Scorer:
                 weight = min(TRENDING_MAX, TRENDING_PER_LOG2 * math.log2(1 + hot))
                 reasons.append(Reason("trending", round(weight, 4),
                                       (candidate.likes, candidate.comments, candidate.remixes)))
-        age = _age_hours(candidate, self.now)
+        age = (self.now - candidate.published_at).total_seconds() / 3600.0  # _age_hours, inlined
+        if age <= 0:
+            age = 0.0
         if age < FRESH_HOURS:
             reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), (age,)))
         by_tags = self.memo.get(candidate.tags)
@@ -214,11 +217,17 @@ def _fits(owner_id: int, recent_owners: list[int]) -> bool:
     return recent_owners[-(CREATOR_WINDOW - 1):].count(owner_id) < CREATOR_CAP
 
 
+_BY_ID, _BY_PUBLISHED, _BY_SCORE = attrgetter("candidate.id"), attrgetter("candidate.published_at"), attrgetter("score")
+
+
 def score_all(candidates: list[Candidate], signals: Signals, *, now: datetime) -> list[Ranked]:
     """Every candidate scored, best first (ties: newer, then higher id)."""
     scorer = _Scorer(signals, now)
     scored = [Ranked(c, *scorer(c)) for c in candidates]
-    scored.sort(key=lambda r: (-r.score, -r.candidate.published_at.timestamp(), -r.candidate.id))
+    # three stable sorts, each on one key read in C (was one sort on a Python key of all three)
+    scored.sort(key=_BY_ID, reverse=True)
+    scored.sort(key=_BY_PUBLISHED, reverse=True)
+    scored.sort(key=_BY_SCORE, reverse=True)
     return scored
 
 
