@@ -285,6 +285,12 @@ def main(argv=None) -> None:
     ap.add_argument("--vae-reference-steps", type=int, default=0, help="stop the adapter fit after this many steps")
     ap.add_argument("--vae-reference-lr", type=float, default=1e-3)
     ap.add_argument("--vae-reference-fg-weight", type=float, default=4.0)
+    ap.add_argument("--vae-reference-swap", type=float, default=0.0,
+                    help="share of adapter-fit clips encoded with another picture (decode must follow the picture)")
+    ap.add_argument("--vae-reference-train-high", action="store_true",
+                    help="also fit the decoder's last (64x64) stage, with plain clips in every batch")
+    ap.add_argument("--vae-reference-plain-fraction", type=float, default=0.25,
+                    help="with --vae-reference-train-high: share of each batch that is plain clips")
     ap.add_argument("--vae-reference-eval-clips", type=int, default=32,
                     help="held-out cameo clips measured after the adapter fit, with and without the picture (0: none)")
     ap.add_argument("--vae-reference-log-every", type=int, default=50)

@@ -134,3 +134,56 @@ def test_eval_cameo_roundtrip_passes_the_picture(adapter_weights, tmp_path, monk
                               "--per-kind", "1", "--no-photos", "--out", str(tmp_path / "r2.json")])
     assert seen == [False, False] and report["settings"]["decoder_reference"] is False
 
+
+
+def test_swap_pictures_moves_only_the_pictures_of_the_share():
+    import torch
+
+    from generation.dit.vae_reference import swap_pictures
+
+    sprite = torch.arange(6, dtype=torch.uint8).view(6, 1, 1, 1).expand(6, 3, 2, 2)
+    spec_t = {"sprite": sprite, "track": torch.arange(6)}
+    out = swap_pictures(spec_t, 0.5)  # the first 3 clips take their neighbour's picture, cyclically
+    assert out["sprite"][:, 0, 0, 0].tolist() == [2, 0, 1, 3, 4, 5]
+    assert out["track"] is spec_t["track"] and spec_t["sprite"][:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 5]
+    assert swap_pictures(spec_t, 0.0) is spec_t
+
+
+def test_train_swap_fit_reports_the_swapped_round_trip(tiny_weights, tmp_path):
+    from generation.dit import train
+
+    out = tmp_path / "ref"
+    train.main(["--out", str(out), "--vae-from", str(tiny_weights), "--dit-minutes", "0", "--calib-clips", "4",
+                "--vae-reference-steps", "2", "--vae-batch", "4", "--sprites", "1000", "--device", "cpu",
+                "--vae-reference-eval-clips", "4", "--vae-reference-log-every", "1", "--vae-reference-swap", "0.5"])
+    log = (out / "train_log.txt").read_text()
+    assert "'vae_reference_swap': 0.5" in log
+    assert "encoded with another picture, decoded with the right one: subject PSNR" in log
+    fit = load_json(out / "vae_config.json")["reference_fit"]
+    assert fit["swap"] == 0.5 and fit["heldout"]["subject_psnr_swapped"] > 0
+
+
+def test_train_high_fits_the_last_stage_with_plain_clips_and_reports_their_psnr(tiny_weights, tmp_path):
+    from generation.dit import train
+
+    out = tmp_path / "ref"
+    train.main(["--out", str(out), "--vae-from", str(tiny_weights), "--dit-minutes", "0", "--calib-clips", "4",
+                "--vae-reference-steps", "2", "--vae-batch", "4", "--sprites", "1000", "--device", "cpu",
+                "--vae-reference-eval-clips", "4", "--vae-reference-swap", "0.5", "--vae-reference-train-high",
+                "--vae-reference-plain-fraction", "0.5"])
+    fit = load_json(out / "vae_config.json")["reference_fit"]
+    assert fit["train_high"] and fit["plain_fraction"] == 0.5
+    assert fit["plain_psnr_before"] > 0 and fit["plain_psnr_after"] > 0
+    before = load_sharded(tiny_weights, "vae")
+    after = load_sharded(out, "vae")
+    changed = {k.split(".")[1] for k in before if k.startswith("decoder.") and not torch.equal(before[k], after[k])}
+    assert changed == {"high"}  # the last stage moved; low, mid and the encoder did not
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
+
+
+def test_swap_pictures_from_start_leaves_the_plain_clips_alone():
+    from generation.dit.vae_reference import swap_pictures
+
+    sprite = torch.arange(6, dtype=torch.uint8).view(6, 1, 1, 1).expand(6, 3, 2, 2)
+    out = swap_pictures({"sprite": sprite}, 1.0, start=2)
+    assert out["sprite"][:, 0, 0, 0].tolist() == [0, 1, 5, 2, 3, 4]
