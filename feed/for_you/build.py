@@ -104,16 +104,20 @@ def _feed_where(viewer, *, served) -> tuple[str, list]:
 
 
 def ranked_fresh(*, viewer, blocked_ids, state: cursor.ForYouCursor, limit: int,
-                 signals: ranking.Signals | None = None, gen: str | None = None,
-                 gate: tuple[str, str, tuple] | None = None) -> list[ranking.Ranked]:
+                 signals: ranking.Signals | None = None, signals_read: bool = False, gen: str | None = None,
+                 gate: tuple[str, str, tuple] | None = None, built: float | None = None) -> list[ranking.Ranked]:
     """A page from scratch: the viewer's follows and signals (unless cached), the candidate
     statement, scoring and placement; the scored list becomes the viewer's pool (pool.py).
     `blocked_ids`: the accounts with a block between them and the viewer (read once a page);
-    `gate`: candidates.gate_sql for them, when the caller has it."""
-    built = time.time()  # before any read: a pool is as old as its oldest read
+    `gate`: candidates.gate_sql for them, when the caller has it. `signals`: the viewer's, when
+    the caller has them: cached with the pool when `signals_read` (the caller just read them,
+    selectors.for_you_page), else as they came from the cache; `built`: when the caller's reads
+    began (time.time())."""
+    if built is None:
+        built = time.time()  # before any read: a pool is as old as its oldest read
     now = timezone.now()
-    read_signals = signals is None
-    if read_signals:
+    read_signals = signals is None or signals_read
+    if signals is None:
         signals = viewer_signals(viewer=viewer)
     followee_ids = signals.followee_ids  # for ranking, in Python
 

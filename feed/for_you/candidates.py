@@ -192,14 +192,22 @@ def blocked_ids(viewer) -> set[int]:
     queryset took ~1 ms of Python a page, several times the read itself (measured at 1M likes).
     (Not a subquery in the gate: the generic plan of the candidate statement then joined the
     follows without its index, +1 ms.)"""
-    from accounts.selectors import user_blocked_ids_of, user_blocks_qs
+    from accounts.selectors import user_blocked_ids_of
 
     if not viewer.is_authenticated:
         return set()
-    sql, params = compiled("blocks", lambda stand_in, _: user_blocks_qs(user=stand_in), viewer=viewer)
     with statement_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*blocks_sql(viewer))
         return user_blocked_ids_of(cursor.fetchall(), user=viewer)
+
+
+def blocks_sql(viewer) -> tuple[str, list]:
+    """(sql, params): accounts.selectors.user_blocks_qs for a signed-in viewer, (blocker_id,
+    blocked_id) rows, compiled once per process (`blocked_ids`; the signals statement of a page
+    built from scratch reads them with the viewer's signals, signals.py)."""
+    from accounts.selectors import user_blocks_qs
+
+    return compiled("blocks", lambda stand_in, _: user_blocks_qs(user=stand_in), viewer=viewer)
 
 
 def gate_sql(viewer, *, blocked_ids) -> tuple[str, str, tuple]:

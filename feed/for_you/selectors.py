@@ -3,11 +3,12 @@
 Fast by design, whatever the size of the site: every read is a fixed number of indexed queries
 with a LIMIT, all built on the one visibility gate (`feed.selectors.video_visible_qs`).
 
-For You, a page built from scratch = 4 queries (API cards), never more with more follows, likes
+For You, a page built from scratch = 3 queries (API cards), never more with more follows, likes
 or videos:
-  1  the viewer's blocks (the gate; its follows are a subquery in every video query)
-  1  the viewer's signals, one statement: follows (for ranking), recent likes, comments, full
-     watches, "see less", the steering chips (skipped while the signals are cached: pool.py)
+  1  the viewer's signals and blocks, one statement (signals.py): follows (for ranking), recent
+     likes, comments, full watches, "see less", the steering chips, and the accounts with a block
+     either way (the gate; its follows are a subquery in every video query). While the signals
+     are cached (pool.py) only the blocks are read (candidates.blocked_ids)
   1  candidates, one statement (candidates.py): from follows, remixes of liked videos, trending,
      fresh uploads, similar attributes, the viewer's own new posts (page one only); the
      seen-filter, hidden and already-served ids are excluded inside each branch
@@ -22,6 +23,7 @@ the page's videos. (One more when the checked prefix was not enough for the crea
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
@@ -30,6 +32,7 @@ from ..models import Like, SteeringChip, Video, VideoView
 from ..selectors import video_visible_qs
 from . import candidates, cards, cursor, pool, ranking
 from .build import feed_base, feed_q, follows_sql, hidden_ids, ranked_fresh
+from .signals import viewer_signals_and_blocks
 
 PAGE_MAX = 50
 
@@ -87,12 +90,19 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     limit = max(1, min(int(limit), PAGE_MAX))
     state = cursor.for_you_load(cursor_token, viewer=viewer)
     follows = follows_sql(viewer) if viewer.is_authenticated else []  # the viewer's follows, for SQL
-    blocked = candidates.blocked_ids(viewer)  # the gate's one query of its own
     visible = None  # the gate as a queryset: built when a read needs one (the pool check, model cards)
     gate = None  # the gate compiled for a page built from scratch (candidates.gate_sql)
+    started = time.time()  # a pool built below is as old as its oldest read (pool.pool_set)
     cached, cached_signals, gen = pool.pool_read(viewer)
+    serves = cached is not None and _pool_serves(cached, state)
+    signals, read_signals = cached_signals, False
+    if serves or cached_signals is not None or not viewer.is_authenticated:
+        blocked = candidates.blocked_ids(viewer)  # the gate's one query of its own
+    else:  # built from scratch, nothing cached: the blocks come in the signals statement (one round trip)
+        signals, blocked = viewer_signals_and_blocks(viewer=viewer)
+        read_signals = True
     ranked = None
-    if cached is not None and _pool_serves(cached, state):
+    if serves:
         visible = video_visible_qs(viewer=viewer, followee_ids=follows, blocked_ids=blocked)
         ranked, visible_ids = _ranked_from_pool(cached, viewer=viewer, visible=visible, follows=follows,
                                                 state=state, limit=limit)
@@ -103,7 +113,7 @@ def for_you_page(*, viewer, cursor_token: str | None = None, limit: int = 20, as
     if ranked is None:
         gate = candidates.gate_sql(viewer, blocked_ids=blocked)
         ranked = ranked_fresh(viewer=viewer, blocked_ids=blocked, gate=gate, state=state, limit=limit,
-                              signals=cached_signals, gen=gen)
+                              signals=signals, signals_read=read_signals, gen=gen, built=started)
         visible_ids = None  # the parents of the page are read through the gate below (with the cards)
     ids = [r.candidate.id for r in ranked]
     # every id passed the gate in this request (the candidate statement or the pool check): the

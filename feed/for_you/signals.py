@@ -17,7 +17,7 @@ from django.db import connection
 
 from ..models import Comment, Like, SteeringChip, Video, VideoFeedback, VideoView
 from . import attributes, ranking
-from .candidates import statement_cursor
+from .candidates import blocks_sql, statement_cursor
 
 SIGNAL_LIKES = 100
 SIGNAL_COMMENTS = 50
@@ -26,7 +26,7 @@ SIGNAL_SEE_LESS = 100
 # Weight of each kind of positive event in the taste vector (one video counts once, at its best).
 TASTE_LIKE, TASTE_COMMENT, TASTE_WATCHED = 1.0, 0.5, 0.5
 
-FOLLOWS, LIKES, COMMENTS, WATCHED, SEE_LESS, CHIPS = range(6)
+FOLLOWS, LIKES, COMMENTS, WATCHED, SEE_LESS, CHIPS, BLOCKS = range(7)
 
 
 @functools.lru_cache(maxsize=8)
@@ -69,12 +69,21 @@ def _sql(vendor: str) -> str:
     return " UNION ALL ".join(parts)
 
 
-def read_rows(viewer) -> list[list[tuple]]:
-    """The rows of each read (FOLLOWS ... CHIPS), in each read's order."""
+def read_rows(viewer, *, blocks: bool = False) -> list[list[tuple]]:
+    """The rows of each read (FOLLOWS ... CHIPS), in each read's order. `blocks`: the same
+    statement also reads the viewer's blocks either way (BLOCKS: (blocker, blocked) rows of
+    accounts.selectors.user_blocks_qs, as Django compiles it: candidates.blocks_sql), so that a
+    page built from scratch with nothing cached reads them in the same round trip."""
     pk = viewer.pk
-    out: list[list[tuple]] = [[] for _ in range(6)]
+    sql, params = _sql(connection.vendor), [pk, pk, pk, pk, pk, str(VideoFeedback.Kind.SEE_LESS.value), pk]
+    if blocks:
+        blocks_read, blocks_params = blocks_sql(viewer)
+        sql = (f"{sql} UNION ALL SELECT {BLOCKS} AS r, b.*, CAST(NULL AS BIGINT), CAST(NULL AS TEXT), "
+               f"CAST(NULL AS DOUBLE PRECISION) FROM ({blocks_read}) AS b")
+        params += blocks_params
+    out: list[list[tuple]] = [[] for _ in range(7)]
     with statement_cursor() as cursor:  # prepared where the connection allows it
-        cursor.execute(_sql(connection.vendor), [pk, pk, pk, pk, pk, str(VideoFeedback.Kind.SEE_LESS.value), pk])
+        cursor.execute(sql, params)
         for row in cursor.fetchall():
             out[row[0]].append(row[1:])
     return out
@@ -85,7 +94,21 @@ def viewer_signals(*, viewer) -> ranking.Signals:
     watches), "see less" history and steering chips."""
     if not viewer.is_authenticated:
         return ranking.Signals(viewer_id=viewer.pk)
-    follows, likes, comments, watched, see_less, chips = read_rows(viewer)
+    return _signals_of(viewer, read_rows(viewer))
+
+
+def viewer_signals_and_blocks(*, viewer) -> tuple[ranking.Signals, set[int]]:
+    """`viewer_signals` and accounts.selectors.user_blocked_ids, read in one statement."""
+    from accounts.selectors import user_blocked_ids_of
+
+    if not viewer.is_authenticated:
+        return ranking.Signals(viewer_id=viewer.pk), set()
+    rows = read_rows(viewer, blocks=True)
+    return _signals_of(viewer, rows), user_blocked_ids_of([row[:2] for row in rows[BLOCKS]], user=viewer)
+
+
+def _signals_of(viewer, rows: list[list[tuple]]) -> ranking.Signals:
+    follows, likes, comments, watched, see_less, chips = rows[:BLOCKS]
     signals = ranking.Signals(viewer_id=viewer.pk, followee_ids={row[0] for row in follows})
     best: dict[int, tuple[float, int]] = {}  # video id -> (event weight, tags)
 

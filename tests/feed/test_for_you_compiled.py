@@ -91,6 +91,55 @@ def test_the_blocks_read_is_user_blocked_ids_compiled_once(make_user):
     assert candidates.blocked_ids(viewers[1]) and not candidates.blocked_ids(viewers[0])
 
 
+def test_the_signals_statement_reads_the_blocks_too(make_user):
+    """signals.viewer_signals_and_blocks: the same signals as viewer_signals and the same blocks
+    as accounts.selectors, in one statement."""
+    from feed.for_you import signals as for_you_signals
+
+    for viewer in _viewers(make_user):
+        with CaptureQueriesContext(connection) as ctx:
+            signals, blocked = for_you_signals.viewer_signals_and_blocks(viewer=viewer)
+        assert blocked == user_blocked_ids(user=viewer)
+        assert signals == for_you_signals.viewer_signals(viewer=viewer)
+        assert len(ctx.captured_queries) == (1 if viewer.is_authenticated else 0)
+
+
+def test_a_page_built_from_scratch_reads_its_blocks_in_the_signals_statement(make_user, client_for):
+    """Nothing cached: 3 queries (signals with the blocks, candidates, cards); signals cached:
+    the blocks alone, candidates, cards; from the pool: blocks, check, cards. Blocked either way
+    never shows, on every path."""
+    from feed.for_you import pool
+
+    viewer = make_user("viewer")
+    makers = [make_user(f"maker{i}") for i in range(6)]
+    videos = []
+    for i, m in enumerate(makers):
+        user_follow(follower=viewer, followee=m)
+        videos.append(post(m, "a blue square moving left", hours_ago=1 + i))
+    user_block(blocker=makers[0], blocked=viewer)
+    user_block(blocker=viewer, blocked=makers[1])
+    client = client_for(viewer)
+
+    def page():
+        with CaptureQueriesContext(connection) as ctx:
+            shown = ids(cards(client, limit=3)[0])
+        return shown, [q["sql"] for q in ctx.captured_queries]
+
+    def blocks_alone(queries):
+        return [q for q in queries if "accounts_block" in q and "feed_like" not in q and "feed_video" not in q]
+
+    pool.pool_invalidate(viewer.pk)
+    nothing_cached, q_nothing = page()
+    pool.pool_expire(viewer.pk)
+    signals_cached, q_signals = page()
+    from_pool, q_pool = page()
+    assert nothing_cached == signals_cached == from_pool and len(from_pool) == 3
+    assert not {videos[0].pk, videos[1].pk} & set(from_pool)
+    assert (len(q_nothing), len(q_signals), len(q_pool)) == (3, 3, 3)
+    assert not blocks_alone(q_nothing) and "accounts_block" in q_nothing[0] and "feed_like" in q_nothing[0]
+    assert len(blocks_alone(q_signals)) == 1 and len(blocks_alone(q_pool)) == 1
+
+
 def test_one_viewers_values_never_reach_anothers_reads(make_user):
     a, b = make_user("viewer_a"), make_user("viewer_b")
     ga, gb = candidates.gate_sql(a, blocked_ids=[]), candidates.gate_sql(b, blocked_ids=[])
