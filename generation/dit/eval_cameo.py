@@ -296,6 +296,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--no-photos", action="store_true", help="procedural held-out pictures only")
     ap.add_argument("--no-adapter", action="store_true",
                     help="--vae-roundtrip: decode without the cameo picture even if the VAE has a reference adapter")
+    ap.add_argument("--sheet", default=None, metavar="PNG",
+                    help="also draw the cameo clips: per row the picture as the model sees it, then 7 frames")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--ground-truth", action="store_true", help="score the world's renders (metrics' ceiling)")
     mode.add_argument("--vae-roundtrip", action="store_true", help="score the renders after the autoencoder")
@@ -307,7 +309,7 @@ def main(argv: list[str] | None = None) -> dict:
         from .pipeline import WEIGHTS_DIR, Pipeline
 
         pipe = Pipeline.load(args.weights or WEIGHTS_DIR, args.device)
-    rows, started = [], time.perf_counter()
+    rows, sheet_rows, started = [], [], time.perf_counter()
     for item in items:
         for prompt_kind in ("cameo", "plain"):
             spec, prompt = item[prompt_kind], item["prompts"][prompt_kind]
@@ -325,6 +327,8 @@ def main(argv: list[str] | None = None) -> dict:
                 track = subject_track(frames, spec)
                 row["fidelity"] = fidelity(frames, spec, item["reference"], track)
                 row["scores"] = cameo_scores(frames, spec, track)
+                if args.sheet:
+                    sheet_rows.append(sheet_row(item, frames, row["fidelity"]))
             else:
                 scores = scoring.score(spec, frames)
                 scores.pop("detected")
@@ -351,7 +355,27 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(json.dumps({k: summary[k] for k in ("fidelity", "accuracy", "cameo_minus_plain")}, indent=1))
     write_report(report, args.out)
+    if args.sheet:
+        from .contact_sheet import sheet
+
+        Path(args.sheet).parent.mkdir(parents=True, exist_ok=True)
+        sheet(sheet_rows, scale=2).save(args.sheet)
+        print(f"sheet: {args.sheet}")
     return report
+
+
+def sheet_row(item: dict, frames: np.ndarray, fid: dict) -> tuple[str, np.ndarray]:
+    """A contact-sheet row: the 32-px picture the model is given, blown up to a frame, then 7 frames."""
+    h, w = frames.shape[1:3]
+    ref = item["reference"]
+    tile = np.full((h, w, 3), 255, np.uint8)
+    k = min(h // ref.shape[0], w // ref.shape[1])
+    big = ref.repeat(k, 0).repeat(k, 1)
+    tile[:big.shape[0], :big.shape[1]] = big
+    picked = frames[np.linspace(0, len(frames) - 1, 7).round().astype(int)]
+    ssim_text = "no frame in view" if fid["ssim"] is None else f"subject SSIM {fid['ssim']:.2f}"
+    label = f"{item['family']}, {item['kind']}: {ssim_text}\n{item['prompts']['cameo']}"
+    return label, np.concatenate([tile[None], picked])
 
 
 if __name__ == "__main__":

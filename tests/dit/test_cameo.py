@@ -251,6 +251,25 @@ def test_eval_cameo_ground_truth_is_faithful_and_finds_attributes(tmp_path):
         frames, item["cameo"], item["reference"])["ssim"] - 0.3
 
 
+def test_eval_cameo_sheet_shows_the_picture_then_the_clip(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "sheet.png"
+    report = eval_cameo.main(["--ground-truth", "--per-kind", "1", "--no-photos", "--sheet", str(out)])
+    img = np.asarray(Image.open(out).convert("RGB"))
+    items = eval_cameo.item_set(per_kind=1, with_photos=False)
+    assert report["settings"]["items"] == len(items)
+    scale, gap, label_width = 2, 4, 300  # contact_sheet.sheet's layout
+    assert img.shape[0] == len(items) * (64 * scale + gap) + gap
+    # row 1, tile 1: the 32-px picture blown up 2x (frame px) and 2x (sheet scale)
+    tile = img[gap:gap + 64 * scale, label_width + gap:label_width + gap + 64 * scale]
+    assert np.array_equal(tile[::4, ::4], items[0]["reference"])
+    # tile 2: the clip's first frame
+    first = world.render_numpy(items[0]["cameo"])[0]
+    x = label_width + gap + (64 * scale + gap)
+    assert np.array_equal(img[gap:gap + 64 * scale:2, x:x + 64 * scale:2], first)
+
+
 # --- training -----------------------------------------------------------------------------------
 
 
