@@ -2,6 +2,7 @@
 
     python -m generation.dit.eval_cameo [--weights DIR] [--device cpu|cuda] [--steps 20] [--per-kind 2]
                                         [--out REPORT.json] [--ground-truth | --vae-roundtrip [--no-adapter]] [--no-photos]
+                                        [--sheet PNG]   (the cameo clips drawn: the picture, then 7 frames)
 
 Pictures the model never saw: procedural pictures from held-out seeds of every family, the
 held-out `spiral` family included (world_sprites.py), plus real photographs found on disk
