@@ -18,7 +18,9 @@ request, as past its ten minutes: the page is built from scratch with the viewer
 signals; this was "pool expired" before stale pools were served) and "nothing cached" (pool and
 signals forgotten: everything from scratch, as the first visit in a while).
 `--warmup` requests first, then `--requests` timed ones; every request's SQL queries are counted
-(CaptureQueriesContext) and their database time summed. Also: how long seeding took.
+(CaptureQueriesContext) and their database time summed. Also: how long seeding took. With
+`--existing`, `--only` measures some of the ways alone (e.g. `--only "pool gone,nothing cached"`:
+the pages built from scratch; round 7 ran it alternately on two checkouts for its A/B).
 
 Each request is framed as Django's handler frames it, outside the timing: `request_started`
 before the view, and the response's close() after it (as the server calls it once the response is
@@ -58,6 +60,9 @@ def main() -> dict:
     ap.add_argument("--plot", default=None)
     ap.add_argument("--existing", action="store_true",
                     help="measure the configured database as it is (seeded before, with the account 'bench')")
+    ap.add_argument("--only", default="",
+                    help="with --existing: only these ways, comma separated (e.g. 'pool gone,nothing cached'; "
+                         "'as it comes' is For You's first way, 'following' Following)")
     args = ap.parse_args()
     import django
 
@@ -172,6 +177,10 @@ def measure_site(seed_s: float | None, args) -> dict:
     endpoints = {}
     runs = [("for_you", ""), ("for_you", "pool stale"), ("for_you", "pool gone"), ("for_you", "nothing cached"),
             ("following", "")]
+    if getattr(args, "only", ""):
+        wanted = {w.strip() for w in args.only.split(",")}
+        runs = [(name, cold) for name, cold in runs
+                if (cold or ("following" if name == "following" else "as it comes")) in wanted]
     for name, cold in runs:
         first = call(name, None, cold)[3]
         for page, cursor in (("first page", None), ("next page", first["next"])):
