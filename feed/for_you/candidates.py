@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone as dt_timezone
+from datetime import datetime, timezone as dt_timezone
 
 from django.db import connection
 from django.utils.dateparse import parse_datetime
@@ -299,12 +299,6 @@ def read(base: tuple[str, str, tuple], sources: list[Source]) -> dict[int, Candi
         cursor.execute(" UNION ALL ".join(parts), values)
         rows = cursor.fetchall()
     found: dict[int, Candidate] = {}
-    if rows and isinstance(rows[0][PUBLISHED], float):  # PostgreSQL (_outer_columns): `_to_candidate`, inlined
-        from_epoch, utc = datetime.fromtimestamp, UTC
-        for row in rows:
-            if row[0] not in found:
-                found[row[0]] = Candidate(row[0], row[1], "", row[2], row[3], from_epoch(row[4], utc), *row[5:])
-        return found
     for row in rows:
         if row[0] not in found:
             found[row[0]] = _to_candidate(row)

@@ -175,9 +175,7 @@ class _Scorer:
                 weight = min(TRENDING_MAX, TRENDING_PER_LOG2 * math.log2(1 + hot))
                 reasons.append(Reason("trending", round(weight, 4),
                                       (candidate.likes, candidate.comments, candidate.remixes)))
-        age = (self.now - candidate.published_at).total_seconds() / 3600.0  # _age_hours, inlined
-        if age <= 0:
-            age = 0.0
+        age = _age_hours(candidate, self.now)
         if age < FRESH_HOURS:
             reasons.append(Reason("fresh", round(FRESH_MAX * (1 - age / FRESH_HOURS), 4), (age,)))
         by_tags = self.memo.get(candidate.tags)

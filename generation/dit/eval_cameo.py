@@ -37,6 +37,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import captions, scoring, world, world_sprites
+from .contact_sheet import pick_frames, sheet
 from .eval import write_report
 from .detector import MIN_PIXELS, NAMES, _components, _motion, _neighbours, detect_wall, nearest_colour
 from .image_metrics import psnr, resize, resize_to, ssim
@@ -357,8 +358,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps({k: summary[k] for k in ("fidelity", "accuracy", "cameo_minus_plain")}, indent=1))
     write_report(report, args.out)
     if args.sheet:
-        from .contact_sheet import sheet
-
         Path(args.sheet).parent.mkdir(parents=True, exist_ok=True)
         sheet(sheet_rows, scale=2).save(args.sheet)
         print(f"sheet: {args.sheet}")
@@ -373,7 +372,7 @@ def sheet_row(item: dict, frames: np.ndarray, fid: dict) -> tuple[str, np.ndarra
     k = min(h // ref.shape[0], w // ref.shape[1])
     big = ref.repeat(k, 0).repeat(k, 1)
     tile[:big.shape[0], :big.shape[1]] = big
-    picked = frames[np.linspace(0, len(frames) - 1, 7).round().astype(int)]
+    picked = pick_frames(frames, 7)
     ssim_text = "no frame in view" if fid["ssim"] is None else f"subject SSIM {fid['ssim']:.2f}"
     label = f"{item['family']}, {item['kind']}: {ssim_text}\n{item['prompts']['cameo']}"
     return label, np.concatenate([tile[None], picked])

@@ -16,7 +16,10 @@ The adapter's weights live in the VAE's state dict under `decoder.reference.`; w
 without them load as before (`build_vae`), and the decoder then ignores any picture.
 Training (`finetune_reference_adapter`, `python -m generation.dit.train --vae-reference-minutes M`)
 freezes the encoder and the decoder and fits the adapter alone on cameo clips with their pictures:
-plain clips (decoded without a picture) are unchanged by construction.
+plain clips (decoded without a picture) are then unchanged by construction. With
+`--vae-reference-train-high` the decoder's last stage is fitted too, with plain clips in every
+batch, and their held-out PSNR is measured before and after instead (the shipped weights: session
+7, generation/dit/TRAINING.md).
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ def swap_pictures(spec_t: dict, share: float, start: int = 0) -> dict:
 
 
 def finetune_reference_adapter(vae, args, device, log: Callable[[str], None]) -> dict:
-    """Fits the adapter alone (encoder and decoder frozen) on cameo clips with their pictures,
+    """Fits the adapter (encoder and decoder frozen, unless train_high below) on cameo clips with their pictures,
     for args.vae_reference_minutes of wall clock (or args.vae_reference_steps steps, if set).
     Loss: MSE + 0.5 L1 of the decoded clip, foreground pixels weighted 1 + fg_weight.
 
