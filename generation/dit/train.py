@@ -20,6 +20,9 @@ alone on cameo clips and saved in the VAE's shards (weights without it still loa
     python -m generation.dit.train --out w/ --vae-from generation/dit/weights --dit-minutes 0 \
         --vae-reference-minutes 10 --vae-batch 32
 
+and a subject paster (vae_paste.py: the decoder finds the subject and pastes the picture there),
+fitted alone the same way with `--vae-paste-minutes M`.
+
 Clips are rendered on the training device from specs sampled on the CPU in a background thread,
 so no dataset is stored. Budgets are wall-clock; the learning rate follows a cosine over the
 budget. Every few minutes (and at the end) the EMA weights are written as bf16 safetensors shards
@@ -44,6 +47,7 @@ from .sampling import shift_time
 from .train_data import Batches, LatentCache
 from .train_vae import calibrate_vae, cosine_lr, finetune_vae_decoder, train_vae
 from .vae import VideoVAE
+from .vae_paste import fit_subject_paster
 from .vae_reference import build_vae, finetune_reference_adapter
 
 
@@ -93,7 +97,7 @@ def save_weights(folder: Path, dit: DiT, vae: VideoVAE, args, info: dict) -> Non
     config = {
         "version": args.version,
         "dit": {"name": args.config, **({"overrides": overrides} if overrides else {})},
-        "vae": {"reference": True} if vae.has_reference else {},
+        "vae": ({"reference": True, "paste": vae.decoder.paste is not None} if vae.has_reference else {}),
         "sampler": {"steps": 20, "shift": args.shift, "guidance": 2.0},
         "training": info,
     }
@@ -294,6 +298,14 @@ def main(argv=None) -> None:
     ap.add_argument("--vae-reference-eval-clips", type=int, default=32,
                     help="held-out cameo clips measured after the adapter fit, with and without the picture (0: none)")
     ap.add_argument("--vae-reference-log-every", type=int, default=50)
+    ap.add_argument("--vae-paste-minutes", type=float, default=0.0,
+                    help="fit the decoder's subject paster (vae_paste.py; the rest of the VAE frozen)")
+    ap.add_argument("--vae-paste-steps", type=int, default=0, help="stop the paster fit after this many steps")
+    ap.add_argument("--vae-paste-lr", type=float, default=1e-3)
+    ap.add_argument("--vae-paste-noise", type=float, default=0.5,
+                    help="largest latent noise (in latent-scale units) the paster fit adds, drawn per clip")
+    ap.add_argument("--vae-paste-grow", type=float, default=0.0,
+                    help="share of paster-fit clips encoded with the subject drawn larger (vae_paste.GROW)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args(argv)
@@ -320,14 +332,17 @@ def main(argv=None) -> None:
         finetune_vae_decoder(vae, args, device, log)
     if args.vae_reference_minutes > 0 or args.vae_reference_steps > 0:
         finetune_reference_adapter(vae, args, device, log)
+    if args.vae_paste_minutes > 0 or args.vae_paste_steps > 0:
+        fit_subject_paster(vae, args, device, log)
     vae.requires_grad_(False)
     if args.dit_minutes > 0:
         train_dit(args, vae, device, log, out)
     else:
         save_sharded(vae.state_dict(), out, "vae")
         if vae.has_reference:
-            save_json({"vae": {"reference": True}, "reference_fit": getattr(vae, "reference_result", None)},
-                      out / "vae_config.json")
+            save_json({"vae": {"reference": True, "paste": vae.decoder.paste is not None},
+                       "reference_fit": getattr(vae, "reference_result", None),
+                       "paste_fit": getattr(vae, "paste_result", None)}, out / "vae_config.json")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ class VAEConfig:
     widths: tuple[int, int, int] = (32, 64, 128)  # at 64x64, 32x32, 16x16
     kl_weight: float = 1e-6
     reference: bool = False  # the decoder also takes the cameo picture (vae_reference.py)
+    paste: bool = False  # and pastes it where the subject is (vae_paste.py; needs `reference`)
 
 
 class FrameConv(nn.Module):
@@ -78,6 +79,7 @@ class Decoder(nn.Module):
         self.high = nn.Sequential(_conv(w1, w0, False), ResBlock(w0, False),
                                   nn.GroupNorm(8, w0), nn.SiLU(), _conv(w0, 3, False))
         self.reference = self.make_adapter(cfg) if cfg.reference else None
+        self.paste = self.make_paster(cfg) if cfg.reference and cfg.paste else None
 
     @staticmethod
     def make_adapter(cfg: VAEConfig) -> nn.Module:
@@ -85,15 +87,28 @@ class Decoder(nn.Module):
 
         return ReferenceDecoderAdapter((cfg.widths[1], cfg.widths[0]))  # at 32x32 and 64x64
 
+    @staticmethod
+    def make_paster(cfg: VAEConfig) -> nn.Module:
+        from .vae_paste import SubjectPaster
+
+        return SubjectPaster(cfg.widths[1], cfg.widths[0])
+
     def forward(self, z, reference=None):  # (B, C, 8, 16, 16) [, picture (B, 3, 32, 32)] -> (B, 3, 16, 64, 64)
-        x = self.low(z)
-        x = self.mid(F.interpolate(x, scale_factor=(2, 2, 2), mode="nearest"))
         if reference is None or self.reference is None:  # the plain decoder; one without an adapter ignores a picture
+            x = self.mid(F.interpolate(self.low(z), scale_factor=(2, 2, 2), mode="nearest"))
             return self.high(F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
+        decoded, x32, h64 = self.features(z, reference)
+        return decoded if self.paste is None else self.paste(decoded, x32, h64, reference)
+
+    def features(self, z, reference):
+        """Decoding with the picture: (video, the 32x32 features after the adapter, the 64x64 ones before the
+        output layers), the last two for vae_paste.py."""
+        x = self.mid(F.interpolate(self.low(z), scale_factor=(2, 2, 2), mode="nearest"))
         tokens = self.reference.tokens(reference)
-        x = self.reference(0, x, tokens)  # 32x32 features attend to the picture
-        x = self.high[0](F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest"))
-        return self.high[1:](self.reference(1, x, tokens))  # and 64x64 ones
+        x32 = self.reference(0, x, tokens)  # 32x32 features attend to the picture
+        x = self.high[0](F.interpolate(x32, scale_factor=(1, 2, 2), mode="nearest"))
+        h64 = self.high[1](self.reference(1, x, tokens))  # and 64x64 ones
+        return self.high[2:](h64), x32, h64
 
 
 class VideoVAE(nn.Module):

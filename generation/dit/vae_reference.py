@@ -94,12 +94,15 @@ def build_vae(state: dict[str, torch.Tensor], config: dict | None = None):
     (or the config asks for it), loaded strictly otherwise."""
     from .vae import VAEConfig, VideoVAE
 
+    from .vae_paste import OPTIONAL_PREFIX as paste_optional, has_paster
+
     cfg = VAEConfig(**(config or {}))
     cfg.reference = bool(cfg.reference or has_adapter(state))
+    cfg.paste = has_paster(state)  # never a fresh (untrained) paster: only weights that hold one
     vae = VideoVAE(cfg)
     missing, unexpected = vae.load_state_dict({k: v.float() if v.is_floating_point() else v
                                                for k, v in state.items()}, strict=False)
-    other = [k for k in missing if not k.startswith(PREFIX)]  # an adapter the config asks for but the
+    other = [k for k in missing if not k.startswith((PREFIX, paste_optional))]  # an adapter the config asks for but the
     if other or unexpected:  # weights lack starts at zero output: a no-op
         raise RuntimeError(f"VAE weights do not match: missing {other}, unexpected {list(unexpected)}")
     return vae

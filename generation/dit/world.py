@@ -341,8 +341,12 @@ def paste_sprites(sprite: torch.Tensor, half: torch.Tensor, track: torch.Tensor,
 
 def subject_masks(specs: list[ClipSpec], resolution: int = RESOLUTION) -> torch.Tensor:
     """Where each clip's subject shows: bool (B, T, H, W), the wall's columns excluded."""
-    t = spec_tensors(specs)
-    centres = (torch.arange(resolution, dtype=torch.float32) + 0.5) * RESOLUTION / resolution
+    return subject_masks_from_tensors(spec_tensors(specs), resolution)
+
+
+def subject_masks_from_tensors(t: dict[str, torch.Tensor], resolution: int = RESOLUTION) -> torch.Tensor:
+    """subject_masks for packed spec tensors (on their device)."""
+    centres = (torch.arange(resolution, dtype=torch.float32, device=t["track"].device) + 0.5) * RESOLUTION / resolution
     ys, xs = torch.meshgrid(centres, centres, indexing="ij")
     mask = _shape_masks(t["shape"][:, 0], t["radius"][:, 0], t["track"][:, 0, :, 0], t["track"][:, 0, :, 1], xs, ys)
     wall = (xs[None] - t["wall"][:, None, None]).abs() <= WALL_HALF_WIDTH

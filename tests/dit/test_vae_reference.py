@@ -63,7 +63,7 @@ def test_train_flag_fits_saves_and_reloads_the_adapter(tiny_weights, tmp_path):
     assert "vae reference step 2" in log and "vae reference: 2 steps" in log
     state = load_sharded(out, "vae")
     assert has_adapter(state)
-    assert load_json(out / "vae_config.json")["vae"] == {"reference": True}
+    assert load_json(out / "vae_config.json")["vae"] == {"reference": True, "paste": False}
     vae = build_vae(state)
     assert vae.has_reference
     stage_out = vae.decoder.reference.stages[1].out.weight
