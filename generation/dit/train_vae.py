@@ -108,6 +108,20 @@ def foreground_weight(x: torch.Tensor, extra: float) -> torch.Tensor:
     return 1.0 + extra * fg.to(x.dtype)
 
 
+def clip_loss(recon: torch.Tensor, x: torch.Tensor, fg_extra: float) -> torch.Tensor:
+    """The decoder fits' loss: MSE + 0.5 L1 per pixel, weighted by foreground_weight."""
+    err = (recon.float() - x).pow(2) + 0.5 * (recon.float() - x).abs()
+    return (err * foreground_weight(x, fg_extra)).mean()
+
+
+def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params) -> None:
+    """Backward, clip the gradient norm to 1, step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+
+
 def finetune_vae_decoder(vae: VideoVAE, args, device, log: Log) -> None:
     """Trains the decoder alone on plain and cameo clips: the encoder (so every latent the DiT was
     trained on) stays as it is, while pictures, which the shapes-only decoder never drew, decode sharper."""
@@ -131,12 +145,8 @@ def finetune_vae_decoder(vae: VideoVAE, args, device, log: Log) -> None:
                 mean, logvar = vae.encoder(x)
                 z = mean + torch.randn_like(mean) * (0.5 * logvar.clamp(-20, 5)).exp()
             recon = vae.decoder(z)
-        err = (recon.float() - x).pow(2) + 0.5 * (recon.float() - x).abs()
-        loss = (err * foreground_weight(x, args.vae_decoder_fg_weight)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.decoder.parameters(), 1.0)
-        opt.step()
+        loss = clip_loss(recon, x, args.vae_decoder_fg_weight)
+        optimizer_step(opt, loss, vae.decoder.parameters())
         step += 1
         if step % 100 == 0 or step == 1:
             log(f"vae decoder step {step} loss {loss.item():.5f}")

@@ -20,6 +20,7 @@ only its look comes from the picture. Plain clips (no picture) never reach this 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -51,7 +52,7 @@ class Cleanup(nn.Module):
 
     def forward(self, h64: torch.Tensor, decoded: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         """h64 (B, C, T, H, W), decoded (B, 3, T, H, W), alpha (B, T, H, W) -> decoded + correction."""
-        b, c, t, h, w = h64.shape
+        b, _, t, h, w = h64.shape
 
         def fold(y):  # (B, C, T, H, W) -> (B*T, C, H, W)
             return y.transpose(1, 2).reshape(b * t, -1, h, w).float()
@@ -94,7 +95,7 @@ class SubjectPaster(nn.Module):
         The size is the clip's logit's pick, or (soft_size, for training) a blend of both by its probability."""
         from . import world
 
-        b, _, t, h, w = decoded.shape
+        b, w = decoded.shape[0], decoded.shape[-1]
         centres = (torch.arange(w, device=decoded.device, dtype=torch.float32) + 0.5) * world.RESOLUTION / w
         ys, xs = torch.meshgrid(centres, centres, indexing="ij")
         p_big = torch.sigmoid(loc["big"]) if soft_size else (loc["big"] > 0).float()  # (B,)
@@ -153,7 +154,7 @@ def paste_losses(loc: dict, alpha: torch.Tensor, spec_t: dict, cameo_rows: slice
     err = (loc["centre"] - track).abs().sum(-1)
     centre = (err * seen).sum() / seen.sum().clamp(min=1)
     cells = loc["heat"].shape[-1]
-    side = int(round(cells ** 0.5))
+    side = math.isqrt(cells)
     cell = (track / (world.RESOLUTION / side)).floor().clamp(0, side - 1).long()
     target = cell[..., 1] * side + cell[..., 0]
     heat = F.cross_entropy(loc["heat"].flatten(0, 1), target.flatten(), reduction="none").view_as(err)
@@ -188,7 +189,7 @@ def fit_subject_paster(vae, args, device, log: Callable[[str], None]) -> dict:
     not from the latent's colours."""
     from . import world
     from .train_data import Batches
-    from .train_vae import cosine_lr, foreground_weight
+    from .train_vae import clip_loss, cosine_lr, optimizer_step
     from .vae import VideoVAE
     from .vae_reference import argparse_copy, swap_pictures
 
@@ -219,13 +220,9 @@ def fit_subject_paster(vae, args, device, log: Callable[[str], None]) -> dict:
             loc = paster.locate(x32, h64)
             video, alpha = paster.compose(decoded, reference, loc, h64, soft_size=True)
         parts = paste_losses(loc, alpha, spec_t, slice(k, None))
-        err = (video.float() - x).pow(2) + 0.5 * (video.float() - x).abs()
-        parts["video"] = (err * foreground_weight(x, args.vae_reference_fg_weight)).mean()
+        parts["video"] = clip_loss(video, x, args.vae_reference_fg_weight)
         loss = parts["video"] + 0.05 * parts["centre"] + 0.1 * parts["heat"] + 0.1 * parts["size"] + 0.5 * parts["alpha"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        optimizer_step(opt, loss, params)
         step += 1
         if step % args.vae_reference_log_every == 0 or step == 1:
             log(f"vae paste step {step} loss {loss.item():.4f} " + " ".join(f"{n} {v.item():.4f}" for n, v in parts.items())

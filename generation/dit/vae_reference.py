@@ -93,8 +93,8 @@ def build_vae(state: dict[str, torch.Tensor], config: dict | None = None):
     """A VideoVAE for saved weights: with the reference adapter exactly when the weights hold one
     (or the config asks for it), loaded strictly otherwise."""
     from .vae import VAEConfig, VideoVAE
-
-    from .vae_paste import OPTIONAL_PREFIX as paste_optional, has_paster
+    from .vae_paste import OPTIONAL_PREFIX as paste_optional
+    from .vae_paste import has_paster
 
     cfg = VAEConfig(**(config or {}))
     cfg.reference = bool(cfg.reference or has_adapter(state))
@@ -183,7 +183,7 @@ def finetune_reference_adapter(vae, args, device, log: Callable[[str], None]) ->
     without a picture, so that the stage every plain clip also goes through keeps drawing them."""
     from . import world
     from .train_data import Batches
-    from .train_vae import cosine_lr, foreground_weight
+    from .train_vae import clip_loss, cosine_lr, optimizer_step
     from .vae import VideoVAE
 
     add_adapter(vae)
@@ -220,12 +220,8 @@ def finetune_reference_adapter(vae, args, device, log: Callable[[str], None]) ->
             recon = vae.decoder(z[k:], reference=reference)
             if k:
                 recon = torch.cat([vae.decoder(z[:k]), recon])
-        err = (recon.float() - x).pow(2) + 0.5 * (recon.float() - x).abs()
-        loss = (err * foreground_weight(x, args.vae_reference_fg_weight)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        loss = clip_loss(recon, x, args.vae_reference_fg_weight)
+        optimizer_step(opt, loss, params)
         step += 1
         if step % args.vae_reference_log_every == 0 or step == 1:
             log(f"vae reference step {step} loss {loss.item():.5f} "

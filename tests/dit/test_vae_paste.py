@@ -11,8 +11,16 @@ import torch
 from generation.dit import world, world_sprites
 from generation.dit.checkpoint import load_json, load_sharded
 from generation.dit.vae import VAEConfig, VideoVAE
-from generation.dit.vae_paste import (GROW, OPTIONAL_PREFIX, PREFIX, SubjectPaster, add_paster, grow_subjects,
-                                      has_paster, paste_losses)
+from generation.dit.vae_paste import (
+    GROW,
+    OPTIONAL_PREFIX,
+    PREFIX,
+    SubjectPaster,
+    add_paster,
+    grow_subjects,
+    has_paster,
+    paste_losses,
+)
 from generation.dit.vae_reference import build_vae
 
 
