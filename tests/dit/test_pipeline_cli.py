@@ -96,3 +96,19 @@ def test_shipped_weights_generate_on_cpu():
     result = pipe.generate(PROMPT, seed=0, steps=pipe.config.get("sampler", {}).get("steps", 20))
     assert result.frames.dtype == np.uint8 and result.frames.shape == (16, 64, 64, 3)
     assert np.array_equal(result.frames, pipe.generate(PROMPT, seed=0).frames)
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "config.json").exists(), reason="no shipped weights yet")
+def test_shipped_weights_paste_a_held_out_cameo_picture():
+    """The shipped VAE has the subject paster: a striped picture the model never saw comes out sharp
+    (session 7's decoder drew this clip at subject SSIM 0.12; generation/dit/TRAINING.md)."""
+    from generation.dit import eval_cameo
+
+    pipe = Pipeline.load(WEIGHTS_DIR, "cpu")
+    assert pipe.vae.decoder.paste is not None
+    item = next(i for i in eval_cameo.item_set(0, 1) if i["family"] == "stripes" and i["kind"] == "single")
+    frames = pipe.generate(item["prompts"]["cameo"], seed=item["seed"], cameo_image=item["picture"]).frames
+    pasted = eval_cameo.fidelity(frames, item["cameo"], item["reference"])["ssim"]
+    pipe.vae.decoder.paste = None  # the same latent, decoded by the adapter alone
+    plain = pipe.generate(item["prompts"]["cameo"], seed=item["seed"], cameo_image=item["picture"]).frames
+    assert pasted > 0.8 > eval_cameo.fidelity(plain, item["cameo"], item["reference"])["ssim"] + 0.3
