@@ -62,12 +62,34 @@ def concurrent(batching: BatchingPipeline, users: int, per_user: int) -> float:
     return time.perf_counter() - t0
 
 
+def lone_user_variants(batching: BatchingPipeline, jobs: int, sequential_vph: float) -> dict:
+    """1 user through the batcher, alternating settings (two rounds each): the default; the GIL's
+    switch interval 5 ms -> 0.5 ms (a thread woken by the batcher's event may wait up to an interval
+    for the GIL); no 5 ms gather wait when a job arrives at an idle batcher."""
+    default_interval, default_gather = sys.getswitchinterval(), batching.scheduler.gather_s
+    variants = {"default": (default_interval, default_gather), "switch_0.5ms": (5e-4, default_gather),
+                "no_gather": (default_interval, 0.0), "switch_0.5ms_no_gather": (5e-4, 0.0)}
+    out = {name: [] for name in variants}
+    for _ in range(2):
+        for name, (interval, gather) in variants.items():
+            sys.setswitchinterval(interval)
+            batching.scheduler.gather_s = gather
+            secs = concurrent(batching, 1, jobs)
+            out[name].append(jobs / secs * 3600 / sequential_vph)
+            print(f"1 user, {name}: {out[name][-1]:.3f}x sequential", flush=True)
+    sys.setswitchinterval(default_interval)
+    batching.scheduler.gather_s = default_gather
+    return {name: {"vs_sequential": max(v), "rounds": v} for name, v in out.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--jobs", type=int, default=64, help="jobs per measurement")
     ap.add_argument("--users", default="1,4,16")
     ap.add_argument("--out", default="batching.json")
+    ap.add_argument("--lone-user-variants", action="store_true",
+                    help="also time 1 user under variants of the hand-off (GIL switch interval, gather wait)")
     args = ap.parse_args()
     pipe = Pipeline.load(device=args.device)
     batching = BatchingPipeline(pipe, max_batch=16)
@@ -89,6 +111,8 @@ def main() -> None:
                                      ticks=batching.scheduler.ticks - ticks0)
         print(f"{users:3d} users: {n} videos in {secs:.2f} s = {vph:,.0f} videos/hour "
               f"({res['batched'][users]['speedup_vs_sequential']:.2f}x sequential)", flush=True)
+    if args.lone_user_variants:  # why is one user slower through the batcher than sequential?
+        res["lone_user_variants"] = lone_user_variants(batching, args.jobs, res["sequential"]["videos_per_hour"])
     # same seed, batched vs alone
     diffs, psnrs = [], []
     results = [None] * 16
