@@ -11,7 +11,9 @@ transformer, Jaderberg et al. 2015):
   pooled under the heat map (one per clip: small or big, the two sizes Flatland has);
 - compose: the picture resampled over that square exactly as the world renders it
   (`world.paste_sprites`), blended over the decoded frame by alpha = (the square, soft-edged) x
-  (a per-pixel visibility from the 64x64 features: 0 on the wall and where no subject shows).
+  (a per-pixel visibility from the 64x64 features: 0 on the wall and where no subject shows);
+- cleanup: a correction to the decoded frame in the ring around the square (within GROW's largest
+  side), where the DiT tends to leave a blurred halo of the subject.
 
 Where the subject is, how big, and when it hides all come from the latent (that is, from the DiT);
 only its look comes from the picture. Plain clips (no picture) never reach this module. Trained by
@@ -62,6 +64,8 @@ class Cleanup(nn.Module):
 
 
 class SubjectPaster(nn.Module):
+    """locate() reads where and how big the subject is; compose() pastes the picture there."""
+
     def __init__(self, width32: int, width64: int, hidden: int = 64):
         super().__init__()
         self.locate_net = nn.Sequential(
@@ -103,7 +107,10 @@ class SubjectPaster(nn.Module):
         sprite = (reference.float() + 1) * 127.5
         paste = 0
         for half, weight in ((small, 1 - p_big), (big, p_big)):
-            got = world.paste_sprites(sprite, torch.full((b,), half, device=decoded.device), loc["centre"], xs, ys)
+            if not soft_size and not weight.any():  # decoding: only the sizes some clip picked
+                continue
+            got = world.paste_sprites(sprite, torch.full((b,), half, device=decoded.device), loc["centre"], xs, ys,
+                                      sizes=(half,))
             paste = paste + weight[:, None, None, None, None] * got  # (B, T, H, W, 3) 0..255
         half = small + (big - small) * p_big
         dist = torch.maximum((xs[None, None] - loc["centre"][..., 0, None, None]).abs(),
