@@ -319,12 +319,12 @@ def render_tensors(t: dict[str, torch.Tensor], resolution: int = RESOLUTION, dev
 
 
 def paste_sprites(sprite: torch.Tensor, half: torch.Tensor, track: torch.Tensor, xs, ys,
-                  sizes=tuple(CAMEO_HALF.values())) -> torch.Tensor:
+                  sizes: tuple[float, ...] | None = None) -> torch.Tensor:
     """Each clip's picture resampled over the square of half-side `half` centred on its track:
     sprite (B, 3, S, S) 0..255, half (B,), track (B, T, 2) -> colours (B, T, H, W, 3) (valid inside
     the square). Sub-pixel: bilinear grid_sample at every pixel centre. Anti-aliased: the picture is
     first resized (area-weighted) to the square's side in pixels, per size, so a shrunken checker
-    does not alias into a different picture. `sizes`: the half-sides `half` takes (all cameo sizes)."""
+    does not alias into a different picture. `sizes`: the half-sides `half` takes (None: every cameo size)."""
     b = sprite.shape[0]
     px = xs.shape[1] / RESOLUTION  # pixels per 64-px unit
     u = (xs[None, None] - track[..., 0, None, None]) / half[:, None, None, None]  # (B, T, H, W) in [-1, 1]
@@ -332,7 +332,7 @@ def paste_sprites(sprite: torch.Tensor, half: torch.Tensor, track: torch.Tensor,
     grid = torch.stack([u, v], -1).flatten(1, 2)  # (B, T*H, W, 2)
     sprite = sprite.float()
     out = None
-    for h in sizes:  # fixed sizes: no host sync, one graph under torch.compile
+    for h in sizes or CAMEO_HALF.values():  # fixed sizes: no host sync, one graph under torch.compile
         side = max(2, int(round(2 * h * px)))
         src = F.interpolate(sprite, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
         got = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
