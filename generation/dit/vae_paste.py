@@ -149,11 +149,11 @@ def add_paster(vae) -> None:
 # Training, supervised by the world's geometry
 
 
-def paste_losses(loc: dict, alpha: torch.Tensor, spec_t: dict, cameo_rows: slice) -> dict[str, torch.Tensor]:
-    """The paster's own losses against the true geometry of the cameo clips in `spec_t` (rows `cameo_rows`)."""
+def paste_losses(loc: dict, alpha: torch.Tensor, spec_t: dict) -> dict[str, torch.Tensor]:
+    """The paster's own losses against the true geometry of the cameo clips in `spec_t`."""
     from . import world
 
-    t = {k: v[cameo_rows].to(alpha.device) for k, v in spec_t.items()}
+    t = {k: v.to(alpha.device) for k, v in spec_t.items()}
     h = alpha.shape[-1]
     mask = world.subject_masks_from_tensors(t, h).float()  # (B, T, H, W) where the subject shows
     track = t["track"][:, 0]  # (B, T, 2) in 64-px units
@@ -212,10 +212,9 @@ def fit_subject_paster(vae, args, device, log: Callable[[str], None]) -> dict:
     noise_scale = vae.latent_scale.view(1, -1, 1, 1, 1)
     while (time.time() - start < budget) if max_steps is None else step < max_steps:
         spec_t, _, reference = batches()
-        k = args.vae_batch - reference.shape[0]  # plain clips first (none here)
-        x = VideoVAE.to_unit(world.render_tensors(spec_t, device=device))[k:]
-        x_in = VideoVAE.to_unit(world.render_tensors(grow_subjects(swap_pictures(spec_t, 0.5, k), args.vae_paste_grow),
-                                                     device=device))[k:]
+        x = VideoVAE.to_unit(world.render_tensors(spec_t, device=device))  # every clip a cameo (cameo_fraction 1)
+        x_in = VideoVAE.to_unit(world.render_tensors(grow_subjects(swap_pictures(spec_t, 0.5), args.vae_paste_grow),
+                                                     device=device))
         frac = (time.time() - start) / budget if max_steps is None else step / max_steps
         for g in opt.param_groups:
             g["lr"] = cosine_lr(args.vae_paste_lr, frac)
@@ -226,7 +225,7 @@ def fit_subject_paster(vae, args, device, log: Callable[[str], None]) -> dict:
                 decoded, x32, h64 = vae.decoder.features(mean + sigma * noise_scale * torch.randn_like(mean), reference)
             loc = paster.locate(x32, h64)
             video, alpha = paster.compose(decoded, reference, loc, h64, soft_size=True)
-        parts = paste_losses(loc, alpha, spec_t, slice(k, None))
+        parts = paste_losses(loc, alpha, spec_t)
         parts["video"] = clip_loss(video, x, args.vae_reference_fg_weight)
         loss = parts["video"] + 0.05 * parts["centre"] + 0.1 * parts["heat"] + 0.1 * parts["size"] + 0.5 * parts["alpha"]
         optimizer_step(opt, loss, params)

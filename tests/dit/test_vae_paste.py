@@ -77,10 +77,10 @@ def test_losses_vanish_at_the_true_geometry_and_grow_away_from_it():
     t = world.spec_tensors(specs)
     loc = _true_geometry(t)
     mask = world.subject_masks_from_tensors(t).float()
-    parts = paste_losses(loc, mask.clamp(1e-4, 1 - 1e-4), t, slice(0, None))
+    parts = paste_losses(loc, mask.clamp(1e-4, 1 - 1e-4), t)
     assert parts["centre"] < 1e-5 and parts["heat"] < 1e-5 and parts["size"] < 1e-5 and parts["alpha"] < 1e-3
     moved = {**loc, "centre": loc["centre"] + 2.0, "big": -loc["big"]}
-    worse = paste_losses(moved, mask.clamp(1e-4, 1 - 1e-4), t, slice(0, None))
+    worse = paste_losses(moved, mask.clamp(1e-4, 1 - 1e-4), t)
     assert worse["centre"] == pytest.approx(4.0, abs=1e-4)  # 2 px in x and in y
     assert worse["size"] > 10
 
