@@ -20,6 +20,9 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from common import (WAN, attention_flops, cuda_time, inputs, matmul_ceiling, ours, rel_err, step_flops)
 
+from generation.dit import fa4_attention
+from generation.dit import model as dit_model
+
 BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
             "efficient": SDPBackend.EFFICIENT_ATTENTION}
 
@@ -52,6 +55,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--skip-diffusers", action="store_true")
     ap.add_argument("--video", action="store_true", help="then time whole 50-step CFG videos (bench_video.py)")
+    ap.add_argument("--skip-sdpa-compile", action="store_true", help="compile ours only with --fa4's kernel")
+    ap.add_argument("--video-budget", type=float, default=150.0,
+                    help="seconds after which bench_video skips its remaining fewer-step variants")
+    ap.add_argument("--profile", action="store_true", help="kernel-time breakdown of ours' fastest compiled step")
+    ap.add_argument("--fa4", action="store_true",
+                    help="also time ours with FlashAttention-4's self-attention (generation/dit/fa4_attention.py)")
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = True
     res: dict = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, config=WAN,
@@ -78,24 +87,55 @@ def main() -> None:
         print(f"{name:32s} {r['median_s']*1e3:8.1f} ms  MFU {r['mfu']*100:5.1f}%", flush=True)
 
     model = ours()
-    compiled = None
+    compiled = compiled_ours = None
+    dit_model.FUSED_GELU_ON_CUDA = False  # the SDPA variants: the plain block, as in earlier runs
     with torch.no_grad():
-        for backend in ("flash", "cudnn"):
+        for backend in ("cudnn",) if args.skip_sdpa_compile else ("flash", "cudnn"):
             with sdpa_kernel(BACKENDS[backend]):
                 outs[f"ours_eager_{backend}"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
                 record(f"ours_eager_{backend}_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
-        # Whole-model compile, as diffusers is compiled below. The SDPA kernel is chosen when the
-        # graph is traced, under torch's default priority (cuDNN first on Hopper).
-        outs["ours_eager_default"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
-        record("ours_eager_default_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
-        compiled_ours = torch.compile(model)
-        t0 = time.time()
-        outs["ours_compiled"] = compiled_ours(z[:1], t[:1], text[:1], pooled[:1]).float()
-        res["ours_compile_s"] = time.time() - t0
-        record("ours_compiled_b1", lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]), 1)
-        record("ours_compiled_b2_cfg", lambda: compiled_ours(z, t, text, pooled), 2)
-    res["ours_compiled_vs_eager_rel_err"] = rel_err(outs["ours_compiled"], outs["ours_eager_default"])
-    res["ours_cudnn_vs_flash_rel_err"] = rel_err(outs["ours_eager_cudnn"], outs["ours_eager_flash"])
+        if not args.skip_sdpa_compile:
+            # Whole-model compile, as diffusers is compiled below. The SDPA kernel is chosen when the
+            # graph is traced, under torch's default priority (cuDNN first on Hopper).
+            outs["ours_eager_default"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
+            record("ours_eager_default_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
+            res["ours_cudnn_vs_flash_rel_err"] = rel_err(outs["ours_eager_cudnn"], outs["ours_eager_flash"])
+            compiled_ours = torch.compile(model)
+            t0 = time.time()
+            outs["ours_compiled"] = compiled_ours(z[:1], t[:1], text[:1], pooled[:1]).float()
+            res["ours_compile_s"] = time.time() - t0
+            record("ours_compiled_b1", lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]), 1)
+            record("ours_compiled_b2_cfg", lambda: compiled_ours(z, t, text, pooled), 2)
+            res["ours_compiled_vs_eager_rel_err"] = rel_err(outs["ours_compiled"], outs["ours_eager_default"])
+        if args.fa4:
+            assert fa4_attention.available("cuda"), "flash-attn-4 not importable here (README.md: carry its wheels)"
+            res["fa4_tiles"] = {k: list(v) if isinstance(v, tuple) else v for k, v in fa4_attention.SM90_TILES.items()}
+            for block in model.blocks:
+                block.attn.kernel = "fa4"
+            # the MLP's GELU as a cuBLASLt epilogue or as its own pass: eager A/B, the faster is compiled
+            for fused in (False, True):
+                dit_model.FUSED_GELU_ON_CUDA = fused
+                name = "ours_eager_fa4" + ("_fused_gelu" if fused else "")
+                outs[name] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
+                record(name + "_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
+            res["fused_gelu_vs_plain_rel_err"] = rel_err(outs["ours_eager_fa4_fused_gelu"], outs["ours_eager_fa4"])
+            dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = (variants["ours_eager_fa4_fused_gelu_b1"]["median_s"]
+                                                                < variants["ours_eager_fa4_b1"]["median_s"])
+            torch._dynamo.reset()  # the kernel choice is part of the traced graph
+            compiled_fa4 = torch.compile(model)
+            t0 = time.time()
+            outs["ours_compiled_fa4"] = compiled_fa4(z[:1], t[:1], text[:1], pooled[:1]).float()
+            res["ours_fa4_compile_s"] = time.time() - t0
+            record("ours_compiled_fa4_b1", lambda: compiled_fa4(z[:1], t[:1], text[:1], pooled[:1]), 1)
+            record("ours_compiled_fa4_b2_cfg", lambda: compiled_fa4(z, t, text, pooled), 2)
+            res["ours_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_eager_fa4"], outs["ours_eager_cudnn"])
+            res["ours_compiled_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_compiled_fa4"],
+                                                                      outs["ours_eager_cudnn"])
+            if compiled_ours is None or (variants["ours_compiled_fa4_b1"]["median_s"]
+                                         < variants["ours_compiled_b1"]["median_s"]):
+                compiled_ours = compiled_fa4  # what --video runs
+        if args.profile:
+            res["profile"] = kernel_breakdown(lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]))
     save(res, variants, args.out)
 
     if not args.skip_diffusers:
@@ -111,7 +151,8 @@ def main() -> None:
             compiled(z[:1], tl[:1], text[:1], return_dict=False)
             res["diffusers_compile_s"] = time.time() - t0
             record("diffusers_compiled_b1", lambda: compiled(z[:1], tl[:1], text[:1], return_dict=False)[0], 1)
-        best = "ours_compiled_b1"
+        best = min((v for v in variants if v.startswith("ours_compiled") and v.endswith("_b1")),
+                   key=lambda v: variants[v]["median_s"])
         res["best_ours"] = best
         res["step_ratio_vs_diffusers_compiled"] = variants[best]["median_s"] / variants["diffusers_compiled_b1"]["median_s"]
         res["step_ratio_vs_diffusers_eager"] = variants[best]["median_s"] / variants["diffusers_eager_b1"]["median_s"]
@@ -124,8 +165,35 @@ def main() -> None:
 
         res["video"] = {}
         bench_video.run(compiled_ours, None if args.skip_diffusers else compiled, res["video"],
-                        lambda: save(res, variants, args.out))
+                        lambda: save(res, variants, args.out), budget_s=args.video_budget)
         save(res, variants, args.out)
+
+
+def kernel_breakdown(step, steps: int = 2) -> dict:
+    """GPU time per step by kernel family (torch.profiler), and the 25 costliest kernels."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        torch.cuda.synchronize()
+    kernels = {}
+    for e in prof.key_averages():
+        if e.device_time_total > 0:
+            kernels[e.key] = kernels.get(e.key, 0.0) + e.device_time_total / 1e3 / steps  # ms per step
+    families = {"self_attention": ("flash", "fmha", "cudnn", "attention", "sdpa"),
+                "gemm": ("gemm", "nvjet", "xmma", "cutlass", "sm90_", "matmul", "mm_"),
+                "fused_elementwise": ("triton_",)}
+    by_family: dict[str, float] = {}
+    for name, ms in kernels.items():
+        low = name.lower()
+        fam = next((f for f, keys in families.items() if any(k in low for k in keys)), "other")
+        by_family[fam] = by_family.get(fam, 0.0) + ms
+    top = sorted(kernels.items(), key=lambda kv: -kv[1])[:25]
+    print("per-step GPU ms by family:", {k: round(v, 1) for k, v in by_family.items()}, flush=True)
+    return {"ms_per_step_by_family": by_family, "top_kernels_ms": dict(top)}
 
 
 def save(res: dict, variants: dict, path: str) -> None:

@@ -21,23 +21,49 @@ def main() -> None:
     video = json.loads((RESULTS / "video_fast.json").read_text())
     batching = json.loads((RESULTS / "batching.json").read_text())
     sp = json.loads((RESULTS / "sp.json").read_text())
-    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
+    run1 = json.loads((RESULTS / "step_fa4_run1_no_fused_gelu.json").read_text())
+    fig, axes = plt.subplots(2, 3, figsize=(19, 8.5))
+    axes = axes.flatten()
+    axes[5].axis("off")
 
     ax = axes[0]
-    names = [n for n in step["variants"] if n.endswith("_b1")]
-    ax.barh(names, [step["variants"][n]["median_s"] * 1e3 for n in names],
-            color=["tab:orange" if n.startswith("diffusers") else "tab:blue" for n in names])
-    ax.set_xlabel("ms per step (H200, bf16, batch 1)")
-    ax.set_title(f"One step, Wan-1.3B config: ours/diffusers {step['step_ratio_vs_diffusers_compiled']:.2f}")
+    kernels = attention_kernels()
+    ax.barh(list(kernels), list(kernels.values()),
+            color=["tab:green" if "FA4" in n else "tab:gray" if "ours" in n else "tab:orange" for n in kernels])
+    ceiling = step["matmul_ceiling_tflops"]
+    ax.axvline(ceiling, color="k", ls="--", lw=1)
+    ax.text(ceiling, 0.5, f" bf16 matmul\n {ceiling:.0f}", fontsize=8, ha="left")
+    ax.set_xlim(0, ceiling * 1.12)
+    for i, v in enumerate(kernels.values()):
+        ax.text(v + 5, i, f"{v:.0f}", va="center", fontsize=8)
+    ax.set_xlabel("TFLOP/s, one layer's self-attention (32,760 tokens, 12x128)")
+    ax.set_title("Attention kernels on the H200")
 
     ax = axes[1]
+    times = {n: step["variants"][n]["median_s"] * 1e3 for n in step["variants"] if n.endswith("_b1")}
+    times = {"ours_compiled_cudnn_b1 (run 1)": run1["variants"]["ours_compiled_b1"]["median_s"] * 1e3, **times}
+    ax.barh(list(times), list(times.values()),
+            color=["tab:orange" if n.startswith("diffusers") else "tab:blue" for n in times])
+    for i, v in enumerate(times.values()):
+        ax.text(v + 5, i, f"{v:.0f}", va="center", fontsize=8)
+    ax.set_xlim(0, max(times.values()) * 1.15)
+    ax.set_xlabel("ms per step (H200, bf16, batch 1)")
+    ax.set_title(f"One step, Wan-1.3B config: ours/diffusers {step['step_ratio_vs_diffusers_compiled']:.3f}, "
+                 f"MFU {step['step_mfu'] * 100:.1f}%")
+
+    ax = axes[2]
     runs = video["runs"]
     labels = [*runs, "diffusers compiled"]
     secs = [r["seconds"] for r in runs.values()] + [video["diffusers_compiled_video_s"]]
-    bars = ax.barh(labels, secs, color=["tab:blue"] * len(runs) + ["tab:orange"])
+    fa4_video = step["video"]
+    labels += ["ours bf16 + FA4 (later run)", "diffusers compiled (later run)"]
+    secs += [fa4_video["runs"]["dpm2m_50"]["seconds"], fa4_video["diffusers_compiled_seconds"]]
+    bars = ax.barh(labels, secs, color=["tab:blue"] * len(runs) + ["tab:orange", "tab:green", "tab:orange"])
     for bar, name in zip(bars, labels):
         r = runs.get(name)
         text = "" if r is None else ("exact" if r["psnr_db"] == float("inf") else f"{r['psnr_db']:.1f} dB")
+        if name.startswith("ours bf16 + FA4"):
+            text = "same math; PSNR vs the SDPA video not measured"
         if r is not None and "cache" in name:
             text += f", skipped {r['forwards'] - r['full_forwards']}/{r['forwards']} forwards"
         ax.text(bar.get_width() + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
@@ -45,7 +71,7 @@ def main() -> None:
     ax.set_xlabel("seconds per video (50 steps, CFG)")
     ax.set_title(f"Whole video: best >= 30 dB {video['video_ratio_vs_diffusers_compiled']:.2f}x diffusers")
 
-    ax = axes[2]
+    ax = axes[3]
     users = list(batching["batched"])
     ax.bar(["seq", *users], [batching["sequential"]["videos_per_hour"]]
            + [batching["batched"][u]["videos_per_hour"] for u in users])
@@ -54,12 +80,26 @@ def main() -> None:
     ax.set_title(f"Dynamic batching (Flatland): {batching['batched'][users[-1]]['speedup_vs_sequential']:.2f}x at "
                  f"{users[-1]}")
 
-    ax = axes[3]
+    ax = axes[4]
     ax.bar(["1 GPU", "2 GPUs"], [sp["one_gpu"]["median_s"] * 1e3, sp["2_gpus"]["median_s"] * 1e3])
     ax.set_ylabel("ms per forward")
     ax.set_title(f"Sequence parallel: {sp['speedup']:.2f}x")
     fig.tight_layout()
     fig.savefig(RESULTS / "dit_gpu.png", dpi=110)
+
+
+def attention_kernels() -> dict[str, float]:
+    """TFLOP/s at batch 1 from the three bench_attention.py runs (each kernel's best config)."""
+    triton_run = json.loads((RESULTS / "attention_triton_sweep.json").read_text())["batches"]["1"]
+    jax_run = json.loads((RESULTS / "attention_jax_mosaic.json").read_text())["batches"]["1"]
+    fa4_run = json.loads((RESULTS / "attention_fa4.json").read_text())["batches"]["1"]
+    best_triton = max((r["tflops"] for n, r in triton_run.items() if n.startswith("triton") and "tflops" in r))
+    jax_best = max(r.get("tflops", 0) for r in jax_run["jax_mosaic_fa3_n32768"].values())
+    return {"torch SDPA FlashAttention-2": triton_run["sdpa_flash"]["tflops"],
+            "ours, Triton (best of 13 tiles)": best_triton,
+            "torch SDPA cuDNN": triton_run["sdpa_cudnn"]["tflops"],
+            "JAX Mosaic FA3 (fp16, 32,768)": jax_best,
+            "FlashAttention-4 SM90 (FA4)": fa4_run["fa4_128x128_rs"]["tflops"]}
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import fa4_attention
 from .reference import ReferenceEmbedder
 from .text import MAX_TOKENS, TextEncoder
 
@@ -41,6 +42,7 @@ class DiTConfig:
     rope_split: tuple[int, int, int] | None = None  # head-dim channels for (t, h, w); None: auto
     reference: bool = False  # cameo picture as in-context tokens (reference.py)
     frame_condition: bool = False  # known latent frames as an extra input (extend; see FrameConditioner)
+    attention: str = "sdpa"  # self-attention kernel: "sdpa" (torch's) or "fa4" (fa4_attention.py; Hopper+)
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -121,14 +123,36 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
     return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
 
 
+# On CUDA, the MLP's first linear and its GELU(tanh) run as one cuBLASLt product with a GELU
+# epilogue (aten._addmm_activation, which torch.compile keeps as one call) instead of a product
+# and a separate pass over the (B, N, hidden) activations. benchmarks/dit/bench_step.py measures
+# both and sets this to the faster before compiling.
+FUSED_GELU_ON_CUDA = True
+
+
+def mlp_forward(mlp: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """mlp = Sequential(Linear, GELU(tanh), Linear) applied to x (..., W)."""
+    fc1, act, fc2 = mlp
+    if FUSED_GELU_ON_CUDA and x.is_cuda:  # CPU's _addmm_activation uses the exact GELU, not tanh
+        h = torch._addmm_activation(fc1.bias, x.reshape(-1, x.shape[-1]), fc1.weight.t(), use_gelu=True)
+        return fc2(h.view(*x.shape[:-1], -1))
+    return fc2(act(fc1(x)))
+
+
 # ------------------------------------------------------------------------------------------------
 # Block
 
 
+ATTENTION_KERNELS = ("sdpa", "fa4")
+
+
 class SelfAttention(nn.Module):
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, kernel: str = "sdpa"):
         super().__init__()
+        if kernel not in ATTENTION_KERNELS:
+            raise ValueError(f"unknown attention kernel {kernel!r}: expected one of {ATTENTION_KERNELS}")
         self.heads = heads
+        self.kernel = kernel
         self.qkv = nn.Linear(width, 3 * width)  # fused q, k, v
         self.q_norm = nn.RMSNorm(width // heads)
         self.k_norm = nn.RMSNorm(width // heads)
@@ -138,6 +162,8 @@ class SelfAttention(nn.Module):
         b, n, w = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, N, hd)
         q, k = rope(self.q_norm(q)), rope(self.k_norm(k))
+        if self.kernel == "fa4" and fa4_attention.available(x.device):
+            return self.proj(fa4_attention.fa4_attention(q, k, v).reshape(b, n, w))  # op gives (B, N, h, hd)
         out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, hd)
         return self.proj(out.transpose(1, 2).reshape(b, n, w))
 
@@ -169,7 +195,7 @@ class DiTBlock(nn.Module):
         super().__init__()
         w = cfg.width
         self.norm1 = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
-        self.attn = SelfAttention(w, cfg.heads)
+        self.attn = SelfAttention(w, cfg.heads, cfg.attention)
         self.norm_cross = nn.LayerNorm(w, eps=1e-6)
         self.cross = CrossAttention(w, cfg.text_width, cfg.heads)
         self.norm2 = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
@@ -182,7 +208,7 @@ class DiTBlock(nn.Module):
         shift1, scale1, gate1, shift2, scale2, gate2 = (cond6 + self.modulation).unbind(1)
         x = x + gate1.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift1, scale1), rope)
         x = x + self.cross(self.norm_cross(x), text, text_mask)
-        x = x + gate2.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift2, scale2))
+        x = x + gate2.unsqueeze(1) * mlp_forward(self.mlp, modulate(self.norm2(x), shift2, scale2))
         return x
 
 

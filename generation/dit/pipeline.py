@@ -65,11 +65,14 @@ class Pipeline:
         self.dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
 
     @classmethod
-    def load(cls, weights_dir: Path | str = WEIGHTS_DIR, device: str | torch.device | None = None) -> "Pipeline":
+    def load(cls, weights_dir: Path | str = WEIGHTS_DIR, device: str | torch.device | None = None,
+             attention: str = "sdpa") -> "Pipeline":
+        """`attention`: the self-attention kernel, "sdpa" (torch's) or "fa4" (FlashAttention-4 on
+        Hopper/Blackwell GPUs, falling back to SDPA elsewhere; see fa4_attention.py)."""
         folder = Path(weights_dir)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         config = load_json(folder / "config.json")
-        dit = DiT(make_config(config["dit"]["name"], **config["dit"].get("overrides", {})))
+        dit = DiT(make_config(config["dit"]["name"], **{**config["dit"].get("overrides", {}), "attention": attention}))
         dit.load_state_dict({k: v.float() for k, v in load_sharded(folder, "dit").items()})
         vae = build_vae(load_sharded(folder, "vae"), config.get("vae", {}))  # with the cameo adapter if saved
         digest = hashlib.sha256()
@@ -324,5 +327,7 @@ class Pipeline:
 
 @functools.lru_cache(maxsize=1)
 def get_pipeline() -> Pipeline:
-    """The process-wide pipeline (a GPU worker loads it once). SPACETIME_WEIGHTS overrides the folder."""
-    return Pipeline.load(os.environ.get("SPACETIME_WEIGHTS", WEIGHTS_DIR), os.environ.get("SPACETIME_DEVICE"))
+    """The process-wide pipeline (a GPU worker loads it once). SPACETIME_WEIGHTS overrides the folder,
+    SPACETIME_DEVICE the device, SPACETIME_ATTENTION the self-attention kernel ("sdpa" or "fa4")."""
+    return Pipeline.load(os.environ.get("SPACETIME_WEIGHTS", WEIGHTS_DIR), os.environ.get("SPACETIME_DEVICE"),
+                         os.environ.get("SPACETIME_ATTENTION", "sdpa"))

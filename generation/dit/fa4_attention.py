@@ -1,0 +1,57 @@
+"""Self-attention through FlashAttention-4's CuTe-DSL kernels (the `flash-attn-4` package) on Hopper
+and Blackwell GPUs.
+
+Why: a denoising step of a Wan-size DiT is ~70% self-attention FLOPs. On an H200, torch's best SDPA
+backend (cuDNN) runs that attention at ~565 TFLOP/s and FA4's SM90 kernel at ~685
+(benchmarks/dit/bench_attention.py, results/attention.json), which is most of the gap between a
+step at ~72% of the bf16 matmul ceiling and one above 80%.
+
+The model asks for it with `DiTConfig(attention="fa4")`; where the package or a Hopper-class GPU is
+missing (CPU, tests, older cards) the block falls back to torch's SDPA, the same math within bf16
+rounding. Install it with `pip install -e ".[cuda]"`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+# FA4's SM90 forward: 128x128 tiles, P kept in registers for the PV product (rs), softmax of one
+# tile overlapped with the next tile's QK^T (intra-warpgroup overlap). The fastest of the configs
+# bench_attention.py sweeps at 32,760 tokens x 12 heads x 128, at batch 1 and 2.
+SM90_TILES = {"tile_mn": (128, 128), "mma_pv_is_rs": True, "intra_wg_overlap": True}
+
+
+@functools.cache
+def _fa4():
+    try:
+        from flash_attn.cute import interface
+    except ImportError:
+        return None
+    return interface
+
+
+def available(device: torch.device | str) -> bool:
+    """FA4 importable and `device` a CUDA GPU of compute capability 9.x-11.x (Hopper, Blackwell)."""
+    device = torch.device(device)
+    if device.type != "cuda" or _fa4() is None:
+        return False
+    return 9 <= torch.cuda.get_device_capability(device)[0] <= 11
+
+
+@torch.library.custom_op("spacetime::fa4_attention", mutates_args=())
+def fa4_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q k^T / sqrt(D)) v for q, k, v of shape (B, H, N, D), last dim contiguous.
+
+    Returns (B, N, H, D), the layout the block's output projection reads. A custom op, so that
+    torch.compile keeps the call opaque instead of tracing into the DSL's launcher."""
+    tiles = SM90_TILES if torch.cuda.get_device_capability(q.device)[0] == 9 else {}
+    result = _fa4()._flash_attn_fwd(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), **tiles)
+    return result[0] if isinstance(result, tuple) else result
+
+
+@fa4_attention.register_fake
+def _(q, k, v):
+    b, h, n, d = q.shape
+    return q.new_empty(b, n, h, d)

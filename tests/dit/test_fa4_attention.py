@@ -1,0 +1,65 @@
+"""The FlashAttention-4 self-attention path (generation/dit/fa4_attention.py) where it cannot run:
+CPU machines fall back to torch's SDPA with the same weights and the same result, and the op's
+compile-time contract (shapes) holds without a GPU. Its speed and its agreement with cuDNN on an
+H200 are in benchmarks/dit/results (attention_fa4.json, step.json)."""
+
+import pytest
+import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
+
+from generation.dit import fa4_attention, text
+from generation.dit.model import DiT, SelfAttention, make_config, mlp_forward
+from generation.dit.pipeline import WEIGHTS_DIR, Pipeline
+
+
+def test_not_available_on_cpu():
+    assert not fa4_attention.available("cpu")
+
+
+def test_unknown_kernel_is_refused():
+    with pytest.raises(ValueError, match="unknown attention kernel"):
+        SelfAttention(64, 2, kernel="flash3")
+    with pytest.raises(ValueError):
+        DiT(make_config("tiny", attention="xformers"))
+
+
+def test_fa4_model_on_cpu_equals_the_sdpa_model():
+    torch.manual_seed(0)
+    sdpa = DiT(make_config("tiny")).eval()
+    with torch.no_grad():  # random weights: adaLN-Zero's initial gates would make every output 0
+        for p in sdpa.parameters():
+            p.normal_(0, 0.2)
+    fa4 = DiT(make_config("tiny", attention="fa4")).eval()
+    fa4.load_state_dict(sdpa.state_dict())
+    assert {b.attn.kernel for b in fa4.blocks} == {"fa4"}
+    cfg = sdpa.cfg
+    z = torch.randn(2, cfg.latent_channels, *cfg.latent_size)
+    t = torch.tensor([0.3, 0.8])
+    ids = torch.tensor([text.tokenize(["a", "red", "circle"]), text.tokenize(["two", "squares"])])
+    with torch.no_grad():
+        tokens, pooled, mask = sdpa.encode_text(ids)
+        out = sdpa(z, t, tokens, pooled, mask)
+        assert out.abs().mean() > 0.01
+        assert torch.equal(fa4(z, t, tokens, pooled, mask), out)
+
+
+def test_op_shapes_under_fake_tensors():
+    """What torch.compile sees: (B, H, N, D) x3 in, (B, N, H, D) out, without running a kernel."""
+    with FakeTensorMode():
+        q = torch.empty(2, 12, 1000, 128, dtype=torch.bfloat16)
+        out = torch.ops.spacetime.fa4_attention(q, q, q)
+    assert out.shape == (2, 1000, 12, 128) and out.dtype == torch.bfloat16
+
+
+def test_mlp_on_cpu_is_the_plain_sequential():
+    torch.manual_seed(1)
+    mlp = torch.nn.Sequential(torch.nn.Linear(16, 40), torch.nn.GELU(approximate="tanh"), torch.nn.Linear(40, 16))
+    x = torch.randn(2, 5, 16)
+    assert torch.equal(mlp_forward(mlp, x), mlp(x))
+
+
+def test_pipeline_takes_the_kernel_and_refuses_a_bad_one():
+    pipe = Pipeline.load(WEIGHTS_DIR, "cpu", attention="fa4")
+    assert {b.attn.kernel for b in pipe.dit.blocks} == {"fa4"}
+    with pytest.raises(ValueError, match="unknown attention kernel"):
+        Pipeline.load(WEIGHTS_DIR, "cpu", attention="fast")
