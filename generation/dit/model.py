@@ -133,7 +133,9 @@ FUSED_GELU_ON_CUDA = True
 def mlp_forward(mlp: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     """mlp = Sequential(Linear, GELU(tanh), Linear) applied to x (..., W)."""
     fc1, act, fc2 = mlp
-    if FUSED_GELU_ON_CUDA and x.is_cuda:  # CPU's _addmm_activation uses the exact GELU, not tanh
+    # inference only (training keeps the plain ops and their autograd); never on CPU, whose
+    # _addmm_activation uses the exact GELU, not tanh
+    if FUSED_GELU_ON_CUDA and x.is_cuda and not torch.is_grad_enabled():
         h = torch._addmm_activation(fc1.bias, x.reshape(-1, x.shape[-1]), fc1.weight.t(), use_gelu=True)
         return fc2(h.view(*x.shape[:-1], -1))
     return fc2(act(fc1(x)))
