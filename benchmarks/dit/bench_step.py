@@ -1,12 +1,16 @@
 """One denoising step of the Wan-1.3B-like DiT, ours vs diffusers' WanTransformer3DModel, in one run.
 
-    # on the GPU machine, with diffusers carried as a wheel (see README.md here)
+    # on the GPU machine, with diffusers (and, for --fa4, FlashAttention-4) carried as wheels (README.md here)
     python3 benchmarks/dit/bench_step.py --out $OUT/step.json
+    source benchmarks/dit/fa4_carry.sh install && python3 benchmarks/dit/bench_step.py --fa4 --skip-sdpa-compile \
+        --profile --video --video-budget 30 --out $OUT/step.json      # session 9's results/step.json
 
 Times one forward (bf16, random weights, batch 1 and batch 2 = CFG in one batch) with CUDA events
-(median of --reps after warm-up), for ours eager / compiled with each SDPA backend and for diffusers
-eager / compiled; counts matmul FLOPs and reports MFU against a bf16 matmul measured in the same
-run; checks compiled == eager within bf16 tolerance.
+(median of --reps after warm-up), for ours eager / compiled with each SDPA backend, with --fa4 also
+with FlashAttention-4's self-attention (and the MLP's GELU in or out of the GEMM epilogue, the faster
+compiled), and for diffusers eager / compiled; counts matmul FLOPs and reports MFU against a bf16
+matmul measured in the same run; checks compiled == eager within bf16 tolerance; --profile splits a
+step's GPU time by kernel family.
 """
 
 from __future__ import annotations
