@@ -92,6 +92,17 @@ def main() -> None:
 
     model = ours()
     compiled = compiled_ours = None
+
+    def compile_and_time(label: str):
+        """Compile `model` as it stands now; time batch 1 and the CFG batch of 2 as ours_compiled{label}_*."""
+        c = torch.compile(model)
+        t0 = time.time()
+        outs[f"ours_compiled{label}"] = c(z[:1], t[:1], text[:1], pooled[:1]).float()
+        res[f"ours{label}_compile_s"] = time.time() - t0
+        record(f"ours_compiled{label}_b1", lambda: c(z[:1], t[:1], text[:1], pooled[:1]), 1)
+        record(f"ours_compiled{label}_b2_cfg", lambda: c(z, t, text, pooled), 2)
+        return c
+
     dit_model.FUSED_GELU_ON_CUDA = False  # the SDPA variants: the plain block, as in earlier runs
     with torch.no_grad():
         for backend in ("cudnn",) if args.skip_sdpa_compile else ("flash", "cudnn"):
@@ -104,12 +115,7 @@ def main() -> None:
             outs["ours_eager_default"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
             record("ours_eager_default_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
             res["ours_cudnn_vs_flash_rel_err"] = rel_err(outs["ours_eager_cudnn"], outs["ours_eager_flash"])
-            compiled_ours = torch.compile(model)
-            t0 = time.time()
-            outs["ours_compiled"] = compiled_ours(z[:1], t[:1], text[:1], pooled[:1]).float()
-            res["ours_compile_s"] = time.time() - t0
-            record("ours_compiled_b1", lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]), 1)
-            record("ours_compiled_b2_cfg", lambda: compiled_ours(z, t, text, pooled), 2)
+            compiled_ours = compile_and_time("")
             res["ours_compiled_vs_eager_rel_err"] = rel_err(outs["ours_compiled"], outs["ours_eager_default"])
         if args.fa4:
             assert fa4_attention.available("cuda"), "flash-attn-4 not importable here (README.md: carry its wheels)"
@@ -126,12 +132,7 @@ def main() -> None:
             dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = (variants["ours_eager_fa4_fused_gelu_b1"]["median_s"]
                                                                 < variants["ours_eager_fa4_b1"]["median_s"])
             torch._dynamo.reset()  # the kernel choice is part of the traced graph
-            compiled_fa4 = torch.compile(model)
-            t0 = time.time()
-            outs["ours_compiled_fa4"] = compiled_fa4(z[:1], t[:1], text[:1], pooled[:1]).float()
-            res["ours_fa4_compile_s"] = time.time() - t0
-            record("ours_compiled_fa4_b1", lambda: compiled_fa4(z[:1], t[:1], text[:1], pooled[:1]), 1)
-            record("ours_compiled_fa4_b2_cfg", lambda: compiled_fa4(z, t, text, pooled), 2)
+            compiled_fa4 = compile_and_time("_fa4")
             res["ours_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_eager_fa4"], outs["ours_eager_cudnn"])
             res["ours_compiled_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_compiled_fa4"],
                                                                       outs["ours_eager_cudnn"])
