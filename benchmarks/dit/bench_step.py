@@ -139,7 +139,7 @@ def main() -> None:
             if compiled_ours is None or (variants["ours_compiled_fa4_b1"]["median_s"]
                                          < variants["ours_compiled_b1"]["median_s"]):
                 compiled_ours = compiled_fa4  # what --video runs
-        if args.profile:
+        if args.profile and compiled_ours is not None:
             res["profile"] = kernel_breakdown(lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]))
     save(res, variants, args.out)
 
