@@ -3,7 +3,7 @@ and Blackwell GPUs.
 
 Why: a denoising step of a Wan-size DiT is ~70% self-attention FLOPs. On an H200, torch's best SDPA
 backend (cuDNN) runs that attention at ~565 TFLOP/s and FA4's SM90 kernel at ~685
-(benchmarks/dit/bench_attention.py, results/attention.json), which is most of the gap between a
+(benchmarks/dit/bench_attention.py, results/attention_fa4.json), which is most of the gap between a
 step at ~72% of the bf16 matmul ceiling and one above 80%.
 
 The model asks for it with `DiTConfig(attention="fa4")`; where the package or a Hopper-class GPU is
