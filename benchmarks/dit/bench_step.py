@@ -7,10 +7,11 @@
 
 Times one forward (bf16, random weights, batch 1 and batch 2 = CFG in one batch) with CUDA events
 (median of --reps after warm-up), for ours eager / compiled with each SDPA backend, with --fa4 also
-with FlashAttention-4's self-attention (and the MLP's GELU in or out of the GEMM epilogue, the faster
-compiled), and for diffusers eager / compiled; counts matmul FLOPs and reports MFU against a bf16
+with FlashAttention-4's self-attention (the MLP's GELU in or out of the GEMM epilogue, the
+cross-attention on FA4 or SDPA: the faster of each compiled), and for diffusers eager / compiled; counts matmul FLOPs and reports MFU against a bf16
 matmul measured in the same run; checks compiled == eager within bf16 tolerance; --profile splits a
-step's GPU time by kernel family.
+step's GPU time by kernel family. First times one layer's q/k RMSNorm + RoPE alone: torch.compile's
+kernel against ours (generation/dit/qk_norm_rope.py); the faster is what every variant here runs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from common import (WAN, attention_flops, cuda_time, inputs, matmul_ceiling, ours, rel_err, step_flops)
 
-from generation.dit import fa4_attention
+from generation.dit import fa4_attention, qk_norm_rope
 from generation.dit import model as dit_model
 
 BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
@@ -51,6 +52,45 @@ def attention_alone(backend: str, reps: int) -> dict:
         r = cuda_time(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v), reps=reps)
     r["tflops"] = attention_flops() / r["median_s"] / 1e12
     return r
+
+
+def qk_norm_rope_alone(model, reps: int) -> dict:
+    """One layer's RMSNorm + RoPE of q and k, batch 1: torch.compile of the plain ops vs the Triton
+    kernel (generation/dit/qk_norm_rope.py) at 12 launch settings, both from the (B, N, 3, h, hd) qkv
+    product. Leaves the kernel on (at its best setting) only if it beat the compiled ops."""
+    attn, rope = model.blocks[0].attn, model.rope
+    _, t, h, w = WAN["latent"]
+    n, heads = t * (h // 2) * (w // 2), WAN["heads"]
+    qkv = torch.randn(1, n, 3, heads, WAN["width"] // heads, device="cuda", dtype=torch.bfloat16)
+    eps = qk_norm_rope.rms_eps(attn.q_norm, qkv.dtype)
+
+    def plain(qkv):
+        return rope(attn.q_norm(qkv[:, :, 0])), rope(attn.k_norm(qkv[:, :, 1]))
+
+    def fused(qkv):
+        return qk_norm_rope.qk_norm_rope(qkv, attn.q_norm.weight, attn.k_norm.weight, rope.cos, rope.sin, eps)
+
+    def timed(fn) -> dict:
+        r = cuda_time(lambda: fn(qkv), reps=reps)
+        r["gb_per_s"] = 4 * qkv[:, :, 0].numel() * 2 / r["median_s"] / 1e9  # q, k read once, written once
+        return r
+
+    compiled = torch.compile(plain)
+    out: dict = {"compiled_plain": timed(compiled), "triton_kernel": {}}
+    for rows in (16, 32, 64, 128):
+        for warps in (2, 4, 8):
+            qk_norm_rope.LAUNCH.update(ROWS=rows, num_warps=warps)
+            out["triton_kernel"][f"rows{rows}_warps{warps}"] = timed(fused)
+    best = min(out["triton_kernel"], key=lambda c: out["triton_kernel"][c]["median_s"])
+    rows, warps = (int(x) for x in best.removeprefix("rows").split("_warps"))
+    qk_norm_rope.LAUNCH.update(ROWS=rows, num_warps=warps)
+    out["best_launch"] = dict(qk_norm_rope.LAUNCH)
+    for name, r in (("compiled_plain", out["compiled_plain"]), (f"triton_kernel {best}", out["triton_kernel"][best])):
+        print(f"q/k RMSNorm + RoPE, one layer, {name}: {r['median_s']*1e3:.3f} ms ({r['gb_per_s']:.0f} GB/s)", flush=True)
+    qk_norm_rope.USE_ON_CUDA = out["used"] = out["triton_kernel"][best]["median_s"] < out["compiled_plain"]["median_s"]
+    a, b = torch.cat(compiled(qkv)), torch.cat(fused(qkv))
+    out["rel_err"] = rel_err(b, a)
+    return out
 
 
 def main() -> None:
@@ -92,6 +132,8 @@ def main() -> None:
 
     model = ours()
     compiled = compiled_ours = None
+    with torch.no_grad():
+        res["qk_norm_rope_alone"] = qk_norm_rope_alone(model, 50)
 
     def compile_and_time(label: str):
         """Compile `model` as it stands now; time batch 1 and the CFG batch of 2 as ours_compiled{label}_*."""
@@ -122,7 +164,8 @@ def main() -> None:
             res["fa4_tiles"] = {k: list(v) if isinstance(v, tuple) else v for k, v in fa4_attention.SM90_TILES.items()}
             for block in model.blocks:
                 block.attn.kernel = "fa4"
-            # the MLP's GELU as a cuBLASLt epilogue or as its own pass: eager A/B, the faster is compiled
+            # the MLP's GELU as a cuBLASLt epilogue or as its own pass, then the cross-attention on FA4
+            # or on SDPA: eager A/Bs, the faster of each is compiled
             for fused in (False, True):
                 dit_model.FUSED_GELU_ON_CUDA = fused
                 name = "ours_eager_fa4" + ("_fused_gelu" if fused else "")
@@ -131,6 +174,17 @@ def main() -> None:
             res["fused_gelu_vs_plain_rel_err"] = rel_err(outs["ours_eager_fa4_fused_gelu"], outs["ours_eager_fa4"])
             dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = (variants["ours_eager_fa4_fused_gelu_b1"]["median_s"]
                                                                 < variants["ours_eager_fa4_b1"]["median_s"])
+            best_eager = "ours_eager_fa4" + ("_fused_gelu" if res["fused_gelu"] else "")
+            for block in model.blocks:
+                block.cross.kernel = "fa4"
+            outs["ours_eager_fa4_cross_fa4"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
+            record("ours_eager_fa4_cross_fa4_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
+            res["cross_fa4_vs_sdpa_rel_err"] = rel_err(outs["ours_eager_fa4_cross_fa4"], outs[best_eager])
+            res["cross_fa4"] = (variants["ours_eager_fa4_cross_fa4_b1"]["median_s"]
+                                < variants[best_eager + "_b1"]["median_s"])
+            if not res["cross_fa4"]:
+                for block in model.blocks:
+                    block.cross.kernel = "sdpa"
             torch._dynamo.reset()  # the kernel choice is part of the traced graph
             compiled_fa4 = compile_and_time("_fa4")
             res["ours_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_eager_fa4"], outs["ours_eager_cudnn"])
@@ -190,7 +244,7 @@ def kernel_breakdown(step, steps: int = 2) -> dict:
             kernels[e.key] = kernels.get(e.key, 0.0) + e.device_time_total / 1e3 / steps  # ms per step
     families = {"self_attention": ("flash", "fmha", "cudnn", "attention", "sdpa"),
                 "gemm": ("gemm", "nvjet", "xmma", "cutlass", "sm90_", "matmul", "mm_"),
-                "fused_elementwise": ("triton_",)}
+                "fused_elementwise": ("triton_", "norm_rope_kernel")}
     by_family: dict[str, float] = {}
     for name, ms in kernels.items():
         low = name.lower()

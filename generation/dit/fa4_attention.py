@@ -35,23 +35,29 @@ def _fa4():
 def available(device: torch.device | str) -> bool:
     """FA4 importable and `device` a CUDA GPU of compute capability 9.x-11.x (Hopper, Blackwell)."""
     device = torch.device(device)
-    if device.type != "cuda" or _fa4() is None:
+    return device.type == "cuda" and _runs_on_gpu(-1 if device.index is None else device.index)
+
+
+@torch.compiler.assume_constant_result  # traced as its value: no graph break in every block
+def _runs_on_gpu(index: int) -> bool:
+    if _fa4() is None:
         return False
-    return 9 <= torch.cuda.get_device_capability(device)[0] <= 11
+    return 9 <= torch.cuda.get_device_capability(None if index < 0 else index)[0] <= 11
 
 
 @torch.library.custom_op("spacetime::fa4_attention", mutates_args=())
 def fa4_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """softmax(q k^T / sqrt(D)) v for q, k, v of shape (B, H, N, D), last dim contiguous.
+    """softmax(q k^T / sqrt(D)) v for q (B, N, H, D), k and v (B, L, H, D), each with its last dim
+    contiguous (v may be a strided view into the fused qkv product) -> (B, N, H, D).
 
-    Returns (B, N, H, D), the layout the block's output projection reads. A custom op, so that
-    torch.compile keeps the call opaque instead of tracing into the DSL's launcher."""
+    FA4's own layout, tokens-major, as the block produces it: nothing is transposed or copied
+    around the call. A custom op, so that torch.compile keeps the call opaque instead of tracing
+    into the DSL's launcher."""
     tiles = SM90_TILES if torch.cuda.get_device_capability(q.device)[0] == 9 else {}
-    result = _fa4()._flash_attn_fwd(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), **tiles)
+    result = _fa4()._flash_attn_fwd(q, k, v, **tiles)
     return result[0] if isinstance(result, tuple) else result
 
 
 @fa4_attention.register_fake
 def _(q, k, v):
-    b, h, n, d = q.shape
-    return q.new_empty(b, n, h, d)
+    return q.new_empty(q.shape)

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import fa4_attention
+from . import fa4_attention, qk_norm_rope
 from .reference import ReferenceEmbedder
 from .text import MAX_TOKENS, TextEncoder
 
@@ -42,7 +42,7 @@ class DiTConfig:
     rope_split: tuple[int, int, int] | None = None  # head-dim channels for (t, h, w); None: auto
     reference: bool = False  # cameo picture as in-context tokens (reference.py)
     frame_condition: bool = False  # known latent frames as an extra input (extend; see FrameConditioner)
-    attention: str = "sdpa"  # self-attention kernel: "sdpa" (torch's) or "fa4" (fa4_attention.py; Hopper+)
+    attention: str = "sdpa"  # attention kernel: "sdpa" (torch's) or "fa4" (fa4_attention.py; Hopper+)
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -94,12 +94,12 @@ class Rope3D(nn.Module):
         self.register_buffer("sin", angles.sin(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, heads, N, head_dim), pairs (2i, 2i+1) rotate together
+        # x: (B, N, heads, head_dim), pairs (2i, 2i+1) rotate together
         n = self.cos.shape[0]
-        if x.shape[-2] > n:  # reference tokens, after the video's: RoPE identity (no rotation)
-            return torch.cat([self(x[..., :n, :]), x[..., n:, :]], dim=-2)
-        x1, x2 = x.float().unflatten(-1, (-1, 2)).unbind(-1)  # (B, h, N, hd/2) each
-        cos, sin = self.cos, self.sin
+        if x.shape[1] > n:  # reference tokens, after the video's: RoPE identity (no rotation)
+            return torch.cat([self(x[:, :n]), x[:, n:]], dim=1)
+        x1, x2 = x.float().unflatten(-1, (-1, 2)).unbind(-1)  # (B, N, h, hd/2) each
+        cos, sin = self.cos[:, None], self.sin[:, None]  # (N, 1, hd/2)
         out = torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
         return out.type_as(x)
 
@@ -148,6 +148,17 @@ def mlp_forward(mlp: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
 ATTENTION_KERNELS = ("sdpa", "fa4")
 
 
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel: str = "sdpa",
+           mask: torch.Tensor | None = None) -> torch.Tensor:
+    """softmax(q k^T / sqrt(hd)) v over (B, N, heads, hd) inputs (any strides with the last dim
+    contiguous) -> (B, N, heads, hd). Tokens-major throughout: the layout the fused qkv product
+    gives and FA4 reads, so no head transposes are copied. mask: (B, 1, 1, L) True = attend (SDPA)."""
+    if kernel == "fa4" and mask is None and fa4_attention.available(q.device):
+        return fa4_attention.fa4_attention(q, k, v)
+    out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask)
+    return out.transpose(1, 2)  # (B, h, N, hd) -> (B, N, h, hd)
+
+
 class SelfAttention(nn.Module):
     def __init__(self, width: int, heads: int, kernel: str = "sdpa"):
         super().__init__()
@@ -160,20 +171,27 @@ class SelfAttention(nn.Module):
         self.k_norm = nn.RMSNorm(width // heads)
         self.proj = nn.Linear(width, width)
 
+    def normalized_qkv(self, x: torch.Tensor, rope: Rope3D) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (B, N, W) -> q, k (RMSNorm + RoPE) and v, each (B, N, heads, hd)."""
+        b, n, w = x.shape
+        qkv = self.qkv(x).view(b, n, 3, self.heads, w // self.heads)  # (B, N, 3, h, hd)
+        if n == rope.cos.shape[0] and qk_norm_rope.available(x):  # CUDA inference: one fused pass
+            q, k = qk_norm_rope.qk_norm_rope(qkv, self.q_norm.weight, self.k_norm.weight, rope.cos, rope.sin,
+                                             qk_norm_rope.rms_eps(self.q_norm, x.dtype))
+        else:
+            q, k = rope(self.q_norm(qkv[:, :, 0])), rope(self.k_norm(qkv[:, :, 1]))
+        return q, k, qkv[:, :, 2]
+
     def forward(self, x: torch.Tensor, rope: Rope3D) -> torch.Tensor:
         b, n, w = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, N, hd)
-        q, k = rope(self.q_norm(q)), rope(self.k_norm(k))
-        if self.kernel == "fa4" and fa4_attention.available(x.device):
-            return self.proj(fa4_attention.fa4_attention(q, k, v).reshape(b, n, w))  # op gives (B, N, h, hd)
-        out = F.scaled_dot_product_attention(q, k, v)  # (B, h, N, hd)
-        return self.proj(out.transpose(1, 2).reshape(b, n, w))
+        return self.proj(attend(*self.normalized_qkv(x, rope), self.kernel).reshape(b, n, w))
 
 
 class CrossAttention(nn.Module):
-    def __init__(self, width: int, text_width: int, heads: int):
+    def __init__(self, width: int, text_width: int, heads: int, kernel: str = "sdpa"):
         super().__init__()
         self.heads = heads
+        self.kernel = kernel
         self.q = nn.Linear(width, width)
         self.kv = nn.Linear(text_width, 2 * width)
         self.q_norm = nn.RMSNorm(width // heads)
@@ -183,11 +201,10 @@ class CrossAttention(nn.Module):
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor | None) -> torch.Tensor:
         b, n, w = x.shape
         hd = w // self.heads
-        q = self.q_norm(self.q(x).view(b, n, self.heads, hd).transpose(1, 2))  # (B, h, N, hd)
-        k, v = self.kv(text).view(b, text.shape[1], 2, self.heads, hd).permute(2, 0, 3, 1, 4)  # (B, h, L, hd)
+        q = self.q_norm(self.q(x).view(b, n, self.heads, hd))  # (B, N, h, hd)
+        k, v = self.kv(text).view(b, text.shape[1], 2, self.heads, hd).unbind(2)  # (B, L, h, hd) each
         mask = None if text_mask is None else text_mask[:, None, None, :]  # (B, 1, 1, L), True = attend
-        out = F.scaled_dot_product_attention(q, self.k_norm(k), v, attn_mask=mask)
-        return self.proj(out.transpose(1, 2).reshape(b, n, w))
+        return self.proj(attend(q, self.k_norm(k), v, self.kernel, mask).reshape(b, n, w))
 
 
 class DiTBlock(nn.Module):
@@ -199,7 +216,7 @@ class DiTBlock(nn.Module):
         self.norm1 = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
         self.attn = SelfAttention(w, cfg.heads, cfg.attention)
         self.norm_cross = nn.LayerNorm(w, eps=1e-6)
-        self.cross = CrossAttention(w, cfg.text_width, cfg.heads)
+        self.cross = CrossAttention(w, cfg.text_width, cfg.heads, cfg.attention)
         self.norm2 = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
         hidden = cfg.mlp_hidden or int(w * cfg.mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(w, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, w))

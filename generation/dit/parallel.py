@@ -41,10 +41,9 @@ class UlyssesSelfAttention(SelfAttention):
         b, n_loc, w = x.shape
         p = dist.get_world_size(self.group)
         h, hd = self.heads, w // self.heads
-        q, k, v = self.qkv(x).view(b, n_loc, 3, h, hd).permute(2, 0, 3, 1, 4)  # (B, h, n_loc, hd)
-        q, k = rope(self.q_norm(q)), rope(self.k_norm(k))
-        qkv = torch.stack([q, k, v.type_as(q)])  # (3, B, h, n_loc, hd)
-        qkv = qkv.view(3, b, p, h // p, n_loc, hd).permute(2, 0, 1, 3, 4, 5)  # (P, 3, B, h/P, n_loc, hd)
+        q, k, v = self.normalized_qkv(x, rope)  # (B, n_loc, h, hd) each
+        qkv = torch.stack([q, k, v.type_as(q)])  # (3, B, n_loc, h, hd)
+        qkv = qkv.view(3, b, n_loc, p, h // p, hd).permute(3, 0, 1, 4, 2, 5)  # (P, 3, B, h/P, n_loc, hd)
         qkv = _all_to_all(qkv, self.group)  # [j] = rank j's tokens of my heads
         q, k, v = qkv.permute(1, 2, 3, 0, 4, 5).reshape(3, b, h // p, p * n_loc, hd)  # (B, h/P, N, hd) each
         out = F.scaled_dot_product_attention(q, k, v)  # (B, h/P, N, hd)

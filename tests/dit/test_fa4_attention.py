@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
-from generation.dit import fa4_attention, text
+from generation.dit import fa4_attention, qk_norm_rope, text
 from generation.dit.model import DiT, SelfAttention, make_config, mlp_forward
 from generation.dit.pipeline import WEIGHTS_DIR, Pipeline
 
@@ -44,10 +44,12 @@ def test_fa4_model_on_cpu_equals_the_sdpa_model():
 
 
 def test_op_shapes_under_fake_tensors():
-    """What torch.compile sees: (B, H, N, D) x3 in, (B, N, H, D) out, without running a kernel."""
+    """What torch.compile sees: (B, N, H, D) queries, (B, L, H, D) keys and values in, the queries'
+    shape out, without running a kernel."""
     with FakeTensorMode():
-        q = torch.empty(2, 12, 1000, 128, dtype=torch.bfloat16)
-        out = torch.ops.spacetime.fa4_attention(q, q, q)
+        q = torch.empty(2, 1000, 12, 128, dtype=torch.bfloat16)
+        kv = torch.empty(2, 512, 12, 128, dtype=torch.bfloat16)
+        out = torch.ops.spacetime.fa4_attention(q, kv, kv)
     assert out.shape == (2, 1000, 12, 128) and out.dtype == torch.bfloat16
 
 
@@ -63,3 +65,20 @@ def test_pipeline_takes_the_kernel_and_refuses_a_bad_one():
     assert {b.attn.kernel for b in pipe.dit.blocks} == {"fa4"}
     with pytest.raises(ValueError, match="unknown attention kernel"):
         Pipeline.load(WEIGHTS_DIR, "cpu", attention="fast")
+
+
+def test_kernel_checks_trace_as_constants():
+    """torch.compile sees the GPU-only availability checks as constants: one graph per model, not a
+    graph break in every block (an untraceable functools.cache call split each block in two)."""
+
+    def step(x):
+        y = x * 2
+        if qk_norm_rope.triton_installed():
+            y = y + 1
+        if fa4_attention._runs_on_gpu(0):
+            y = y + 3
+        return y.sin()
+
+    torch._dynamo.reset()
+    explained = torch._dynamo.explain(step)(torch.randn(4))
+    assert explained.graph_break_count == 0 and explained.graph_count == 1
