@@ -6,6 +6,14 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """A cheap password hash: tests make and sign in many accounts, and the production hasher
+    (PBKDF2, a million rounds, ~0.4 s a hash here) is not what they test; checking a password,
+    right or wrong, works the same. Sites started as separate processes keep the real hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
