@@ -17,10 +17,12 @@ kernel against ours (generation/dit/qk_norm_rope.py); the faster is what every v
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 
 import torch
+import torch._inductor.config as inductor_config
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from common import (WAN, attention_flops, cuda_time, inputs, matmul_ceiling, ours, rel_err, step_flops)
@@ -93,6 +95,38 @@ def qk_norm_rope_alone(model, reps: int) -> dict:
     return out
 
 
+FA4_SWEEP = {  # SM90 forward settings tried by --fa4-sweep (FA4's own choice for hdim 128 first)
+    "128x128_rs": {"tile_mn": (128, 128), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "128x112_rs": {"tile_mn": (128, 112), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "128x144_rs": {"tile_mn": (128, 144), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "128x160_rs": {"tile_mn": (128, 160), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "128x176_rs": {"tile_mn": (128, 176), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+}
+
+
+def fa4_sweep(reps: int) -> dict:
+    """One layer's self-attention (batch 1, tokens-major as the model calls it) through FA4 at each
+    FA4_SWEEP setting; sets fa4_attention.SM90_TILES to the fastest that agrees with the first."""
+    _, t, h, w = WAN["latent"]
+    n = t * (h // 2) * (w // 2)
+    q, k, v = (torch.randn(1, n, WAN["heads"], 128, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    fa4, out, ref = fa4_attention._fa4(), {}, None
+    for name, kw in FA4_SWEEP.items():
+        try:
+            o = fa4._flash_attn_fwd(q, k, v, **kw)[0]
+            ref = o if ref is None else ref
+            r = cuda_time(lambda kw=kw: fa4._flash_attn_fwd(q, k, v, **kw), reps=reps)
+            r.update(tflops=attention_flops() / r["median_s"] / 1e12, rel_err=rel_err(o, ref))
+        except Exception as e:  # a tile the kernel cannot build (registers, shared memory)
+            r = dict(error=repr(e)[:200])
+        out[name] = r
+        print(f"FA4 {name}: " + (f"{r['tflops']:.0f} TFLOP/s" if "tflops" in r else r["error"][:80]), flush=True)
+    ok = {k: r for k, r in out.items() if "tflops" in r and r["rel_err"] < 1e-2}
+    best = max(ok, key=lambda k: ok[k]["tflops"])
+    fa4_attention.SM90_TILES = dict(FA4_SWEEP[best])
+    return {"settings": out, "best": best}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="step.json")
@@ -100,9 +134,17 @@ def main() -> None:
     ap.add_argument("--skip-diffusers", action="store_true")
     ap.add_argument("--video", action="store_true", help="then time whole 50-step CFG videos (bench_video.py)")
     ap.add_argument("--skip-sdpa-compile", action="store_true", help="compile ours only with --fa4's kernel")
+    ap.add_argument("--video-reference", action="store_true",
+                    help="also run the video with the plain ops on cuDNN: the exact result ours is measured against")
     ap.add_argument("--video-budget", type=float, default=150.0,
                     help="seconds after which bench_video skips its remaining fewer-step variants")
     ap.add_argument("--profile", action="store_true", help="kernel-time breakdown of ours' fastest compiled step")
+    ap.add_argument("--quick", action="store_true",
+                    help="with --fa4: GELU epilogue and FA4 cross-attention as chosen before (no eager A/Bs), "
+                         "no diffusers eager: what fits the last minutes of a device budget")
+    ap.add_argument("--fa4-sweep", action="store_true", help="pick FA4's SM90 tile setting by timing FA4_SWEEP first")
+    ap.add_argument("--tune-elementwise", action="store_true",
+                    help="compile ours with inductor's coordinate-descent tuning of its fused kernels (not the peer)")
     ap.add_argument("--fa4", action="store_true",
                     help="also time ours with FlashAttention-4's self-attention (generation/dit/fa4_attention.py)")
     args = ap.parse_args()
@@ -166,28 +208,41 @@ def main() -> None:
                 block.attn.kernel = "fa4"
             # the MLP's GELU as a cuBLASLt epilogue or as its own pass, then the cross-attention on FA4
             # or on SDPA: eager A/Bs, the faster of each is compiled
-            for fused in (False, True):
+            if args.fa4_sweep:
+                res["fa4_sweep"] = fa4_sweep(20)
+                res["fa4_tiles"] = {k: list(v) if isinstance(v, tuple) else v
+                                    for k, v in fa4_attention.SM90_TILES.items()}
+            for fused in (True,) if args.quick else (False, True):
                 dit_model.FUSED_GELU_ON_CUDA = fused
                 name = "ours_eager_fa4" + ("_fused_gelu" if fused else "")
                 outs[name] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
                 record(name + "_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
-            res["fused_gelu_vs_plain_rel_err"] = rel_err(outs["ours_eager_fa4_fused_gelu"], outs["ours_eager_fa4"])
-            dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = (variants["ours_eager_fa4_fused_gelu_b1"]["median_s"]
-                                                                < variants["ours_eager_fa4_b1"]["median_s"])
-            best_eager = "ours_eager_fa4" + ("_fused_gelu" if res["fused_gelu"] else "")
-            for block in model.blocks:
-                block.cross.kernel = "fa4"
-            outs["ours_eager_fa4_cross_fa4"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
-            record("ours_eager_fa4_cross_fa4_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
-            res["cross_fa4_vs_sdpa_rel_err"] = rel_err(outs["ours_eager_fa4_cross_fa4"], outs[best_eager])
-            res["cross_fa4"] = (variants["ours_eager_fa4_cross_fa4_b1"]["median_s"]
-                                < variants[best_eager + "_b1"]["median_s"])
-            if not res["cross_fa4"]:
+            if args.quick:  # session 10's run 2 chose both (results/step.json)
+                dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = res["cross_fa4"] = True
                 for block in model.blocks:
-                    block.cross.kernel = "sdpa"
+                    block.cross.kernel = "fa4"
+            else:
+                res["fused_gelu_vs_plain_rel_err"] = rel_err(outs["ours_eager_fa4_fused_gelu"], outs["ours_eager_fa4"])
+                dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = (
+                    variants["ours_eager_fa4_fused_gelu_b1"]["median_s"] < variants["ours_eager_fa4_b1"]["median_s"])
+                best_eager = "ours_eager_fa4" + ("_fused_gelu" if res["fused_gelu"] else "")
+                for block in model.blocks:
+                    block.cross.kernel = "fa4"
+                outs["ours_eager_fa4_cross_fa4"] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
+                record("ours_eager_fa4_cross_fa4_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
+                res["cross_fa4_vs_sdpa_rel_err"] = rel_err(outs["ours_eager_fa4_cross_fa4"], outs[best_eager])
+                res["cross_fa4"] = (variants["ours_eager_fa4_cross_fa4_b1"]["median_s"]
+                                    < variants[best_eager + "_b1"]["median_s"])
+                if not res["cross_fa4"]:
+                    for block in model.blocks:
+                        block.cross.kernel = "sdpa"
+            if args.tune_elementwise:
+                inductor_config.coordinate_descent_tuning = res["tune_elementwise"] = True
             torch._dynamo.reset()  # the kernel choice is part of the traced graph
             compiled_fa4 = compile_and_time("_fa4")
-            res["ours_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_eager_fa4"], outs["ours_eager_cudnn"])
+            inductor_config.coordinate_descent_tuning = False  # the peer compiles with the defaults
+            first_fa4 = "ours_eager_fa4_fused_gelu" if args.quick else "ours_eager_fa4"
+            res["ours_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs[first_fa4], outs["ours_eager_cudnn"])
             res["ours_compiled_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_compiled_fa4"],
                                                                       outs["ours_eager_cudnn"])
             if compiled_ours is None or (variants["ours_compiled_fa4_b1"]["median_s"]
@@ -204,7 +259,8 @@ def main() -> None:
         peer = diffusers_model()
         tl = t * 1000  # diffusers takes timesteps in [0, 1000]
         with torch.no_grad():
-            record("diffusers_eager_b1", lambda: peer(z[:1], tl[:1], text[:1], return_dict=False)[0], 1)
+            if not args.quick:
+                record("diffusers_eager_b1", lambda: peer(z[:1], tl[:1], text[:1], return_dict=False)[0], 1)
             compiled = torch.compile(peer)
             t0 = time.time()
             compiled(z[:1], tl[:1], text[:1], return_dict=False)
@@ -214,7 +270,8 @@ def main() -> None:
                    key=lambda v: variants[v]["median_s"])
         res["best_ours"] = best
         res["step_ratio_vs_diffusers_compiled"] = variants[best]["median_s"] / variants["diffusers_compiled_b1"]["median_s"]
-        res["step_ratio_vs_diffusers_eager"] = variants[best]["median_s"] / variants["diffusers_eager_b1"]["median_s"]
+        if "diffusers_eager_b1" in variants:
+            res["step_ratio_vs_diffusers_eager"] = variants[best]["median_s"] / variants["diffusers_eager_b1"]["median_s"]
         res["step_mfu"] = variants[best]["mfu"]
         print(f"best ours {best}: ratio vs diffusers compiled {res['step_ratio_vs_diffusers_compiled']:.3f}, "
               f"MFU {res['step_mfu']*100:.1f}%", flush=True)
@@ -223,8 +280,19 @@ def main() -> None:
         import bench_video
 
         res["video"] = {}
+        def reference():
+            """The exact bf16 result's model: the plain ops (SDPA, separate GELU, q/k norm by torch),
+            compiled. Built last: the flags below are read when a graph is traced."""
+            plain = copy.deepcopy(model)
+            for block in plain.blocks:
+                block.attn.kernel = block.cross.kernel = "sdpa"
+            dit_model.FUSED_GELU_ON_CUDA = qk_norm_rope.USE_ON_CUDA = False
+            torch._dynamo.reset()
+            return torch.compile(plain)
+
         bench_video.run(compiled_ours, None if args.skip_diffusers else compiled, res["video"],
-                        lambda: save(res, variants, args.out), budget_s=args.video_budget)
+                        lambda: save(res, variants, args.out), budget_s=args.video_budget,
+                        reference=reference if args.video_reference else None)
         save(res, variants, args.out)
 
 

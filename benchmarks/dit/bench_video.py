@@ -4,7 +4,9 @@ Ours: the compiled model, CFG as one batch of 2, through generation.dit.sampling
 the product uses), at 50 steps (the exact result) and at fewer steps of DPM-Solver++(2M), each
 compared with the 50-step result by PSNR of the final latent. Peer: diffusers' compiled
 WanTransformer3DModel, 50 steps x 2 forwards (cond, uncond), as its WanPipeline runs them.
-Called from bench_step.py --video (it builds and compiles both models once).
+Called from bench_step.py --video (it builds and compiles both models once). With a reference model
+(bench_step.py's plain ops on cuDNN, compiled), ours' 50-step video is measured against that exact
+bf16 result: PSNR of FA4 attention and the fused kernels over a whole video.
 """
 
 from __future__ import annotations
@@ -32,13 +34,18 @@ def _events_time(fn) -> tuple[float, object]:
     return a.elapsed_time(b) / 1000, out
 
 
-def run(model, peer, out: dict, checkpoint, budget_s: float = 150.0) -> dict:
+def run(model, peer, out: dict, checkpoint, budget_s: float = 150.0, reference=None) -> dict:
+    """reference: a callable returning the exact bf16 model (plain ops, SDPA) compiled, or None; its
+    50-step video is then the one ours is measured against (`video_psnr_db`), run last."""
     noise, cond, uncond, text2, pooled2 = video_inputs()
 
-    def model_x0(z, tt, with_uncond):
-        return model(z, tt, text2, pooled2).float() if with_uncond else model(z, tt, cond, cond.mean(1)).float()
+    def denoiser(model):
+        def model_x0(z, tt, with_uncond):
+            return model(z, tt, text2, pooled2).float() if with_uncond else model(z, tt, cond, cond.mean(1)).float()
 
-    denoise = guided(lambda z, tt, u: model_x0(z.to(torch.bfloat16), tt, u), GUIDANCE)
+        return guided(lambda z, tt, u: model_x0(z.to(torch.bfloat16), tt, u), GUIDANCE)
+
+    denoise = denoiser(model)
     out.update(guidance=GUIDANCE, shift=SHIFT, cfg="one batch of 2", runs={})
     start, ref = time.time(), None
     with torch.no_grad():
@@ -62,4 +69,15 @@ def run(model, peer, out: dict, checkpoint, budget_s: float = 150.0) -> dict:
             out.update(best=k, video_ratio_vs_diffusers_compiled=best["seconds"] / secs,
                        video_psnr_db=best["psnr_db_vs_50"],
                        exact_ratio_vs_diffusers_compiled=out["runs"]["dpm2m_50"]["seconds"] / secs)
+            checkpoint()
+        if reference is not None:
+            ref_model = reference()
+            secs, z_ref = _events_time(lambda: list(sample_iter(denoiser(ref_model), noise.float(), 50, SHIFT,
+                                                                "dpm2m"))[-1].z)
+            out["reference"] = dict(seconds=secs, what="plain ops, cuDNN SDPA, compiled, dpm2m 50 steps")
+            out["video_psnr_db"] = out["reference"]["psnr_db"] = psnr(ref, z_ref)
+            if peer is not None:
+                out["reference"]["ratio_vs_diffusers_compiled"] = secs / out["diffusers_compiled_seconds"]
+            print(f"reference video (plain ops, cuDNN): {secs:.1f} s; ours against it: {out['video_psnr_db']:.1f} dB",
+                  flush=True)
     return out

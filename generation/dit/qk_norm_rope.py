@@ -20,7 +20,7 @@ import torch
 
 # (token, head) rows of hd channels each program normalizes, and its warps: swept by
 # benchmarks/dit/bench_step.py (qk_norm_rope_alone) at the Wan-1.3B shape on an H200
-LAUNCH = {"ROWS": 32, "num_warps": 4}
+LAUNCH = {"ROWS": 16, "num_warps": 2}
 # whether CUDA inference uses this kernel at all (bench_step.py sets it to what it measured faster)
 USE_ON_CUDA = True
 

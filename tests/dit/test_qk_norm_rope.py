@@ -38,7 +38,7 @@ def _bf16_norms(head_dim, seed):
 
 @pytest.mark.parametrize("shape", ["2, (2, 3, 4), 3, 16", "1, (3, 5, 7), 2, 32"])
 def test_kernel_equals_norm_then_rope(shape):
-    # (3, 5, 7) = 105 tokens x 2 heads: 210 rows, not a multiple of the 32 a program takes
+    # (3, 5, 7) = 105 tokens x 2 heads: 210 rows, not a multiple of the 16 a program takes
     _interpreted(f"check_kernel({shape})")
 
 
