@@ -175,7 +175,7 @@ class SelfAttention(nn.Module):
         """x (B, N, W) -> q, k (RMSNorm + RoPE) and v, each (B, N, heads, hd)."""
         b, n, w = x.shape
         qkv = self.qkv(x).view(b, n, 3, self.heads, w // self.heads)  # (B, N, 3, h, hd)
-        if n == rope.cos.shape[0] and qk_norm_rope.available(x):  # CUDA inference: one fused pass
+        if n == rope.cos.shape[0] and qk_norm_rope.available(x, w // self.heads):  # CUDA inference: one pass
             q, k = qk_norm_rope.qk_norm_rope(qkv, self.q_norm.weight, self.k_norm.weight, rope.cos, rope.sin,
                                              qk_norm_rope.rms_eps(self.q_norm, x.dtype))
         else:

@@ -66,9 +66,14 @@ def triton_installed() -> bool:
     return _kernel() is not None
 
 
-def available(x: torch.Tensor) -> bool:
-    """The fused path applies: x on a CUDA GPU, Triton importable, no autograd wanted."""
-    return USE_ON_CUDA and x.is_cuda and not torch.is_grad_enabled() and triton_installed()
+def head_dim_fits(head_dim: int) -> bool:
+    """A head dimension the kernel holds in one block: Triton's ranges are powers of two (16 or more)."""
+    return head_dim >= 16 and head_dim & (head_dim - 1) == 0
+
+
+def available(x: torch.Tensor, head_dim: int) -> bool:
+    """The fused path applies: x on a CUDA GPU, Triton importable, no autograd wanted, head_dim fits."""
+    return USE_ON_CUDA and head_dim_fits(head_dim) and x.is_cuda and not torch.is_grad_enabled() and triton_installed()
 
 
 @torch.library.custom_op("spacetime::qk_norm_rope", mutates_args=())

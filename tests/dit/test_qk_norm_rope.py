@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _interpreted(check: str) -> None:
     """Runs `check` (a call of a function below) in a fresh Python with Triton's interpreter on."""
     code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import test_qk_norm_rope as t; "
-            f"t.qk_norm_rope.available = lambda x: not t.torch.is_grad_enabled(); t.{check}")
+            f"t.qk_norm_rope.available = lambda x, hd: not t.torch.is_grad_enabled(); t.{check}")
     done = subprocess.run([sys.executable, "-c", code, str(ROOT), str(Path(__file__).parent)], capture_output=True,
                           text=True, timeout=300, check=False, env={**os.environ, "TRITON_INTERPRET": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -83,3 +83,10 @@ def check_block():
             plain = attn(x, rope).detach()
     assert fused.abs().mean() > 0.01
     torch.testing.assert_close(fused, plain, atol=0.05, rtol=0.05)
+
+
+def test_kernel_only_where_it_applies():
+    assert all(qk_norm_rope.head_dim_fits(hd) for hd in (16, 32, 64, 128, 256))
+    assert not any(qk_norm_rope.head_dim_fits(hd) for hd in (0, 8, 48, 96, 112))
+    with torch.no_grad():
+        assert not qk_norm_rope.available(torch.zeros(2, 3), 128)  # CPU: the plain ops
