@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -15,6 +16,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL",
                 "DJANGO_SETTINGS_MODULE", "MEDIA_ROOT", "CHANNELS_PREFIX")
+
+
+def xdist_worker() -> int:
+    """N for pytest-xdist's worker process gwN, 0 outside xdist (`pytest -n 0`)."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def stack_redis_url(url: str) -> str:
+    """The Redis database of the stacks started by this test process: 13, or 13 - N for
+    pytest-xdist's worker gwN, so that stacks running at the same time never share one (each
+    stack empties its database when it starts)."""
+    worker = xdist_worker()
+    if worker > 12:
+        raise RuntimeError("at most 13 pytest-xdist workers: each needs a Redis database for its stacks")
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{13 - worker}"))
 
 
 def free_port() -> int:
@@ -49,7 +66,7 @@ class Stack:
                 env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'site.sqlite3'}"
             redis = os.environ.get("REDIS_URL", "")
             if redis:
-                env["REDIS_URL"] = redis.rsplit("/", 1)[0] + "/13"
+                env["REDIS_URL"] = stack_redis_url(redis)
                 env["CHANNELS_PREFIX"] = f"stack{uuid.uuid4().hex[:8]}"
                 import redis as redis_lib
 
