@@ -3,7 +3,7 @@
     # on the GPU machine, with diffusers (and, for --fa4, FlashAttention-4) carried as wheels (README.md here)
     python3 benchmarks/dit/bench_step.py --out $OUT/step.json
     source benchmarks/dit/fa4_carry.sh install && python3 benchmarks/dit/bench_step.py --fa4 --skip-sdpa-compile \
-        --profile --video --video-budget 30 --out $OUT/step.json      # session 9's results/step.json
+        --profile --video --video-reference --video-budget 30 --reps 8 --out $OUT/step.json   # results/step.json
 
 Times one forward (bf16, random weights, batch 1 and batch 2 = CFG in one batch) with CUDA events
 (median of --reps after warm-up), for ours eager / compiled with each SDPA backend, with --fa4 also

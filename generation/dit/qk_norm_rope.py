@@ -2,7 +2,7 @@
 
 Why: at the Wan-1.3B size each block normalizes and rotates 2 x 32,760 tokens x 1536 channels. Left
 to torch.compile, that became a looped reduction writing q and k in (B, heads, N, hd) order plus a
-copy of v, 16 ms of a 455 ms step (benchmarks/dit/results/step.json, `profile`) against ~3 ms of
+copy of v, 16 ms of a 455 ms step (benchmarks/dit/results/step_session9.json, `profile`) against ~3 ms of
 memory traffic. This kernel reads q and k once from the (B, N, 3, heads, hd) product, writes them
 in the (B, N, heads, hd) order the attention kernels read, and leaves v where it is.
 
