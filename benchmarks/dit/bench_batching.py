@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import threading
 import time
@@ -82,11 +83,29 @@ def lone_user_variants(batching: BatchingPipeline, jobs: int, sequential_vph: fl
     return {name: {"vs_sequential": max(v), "rounds": v} for name, v in out.items()}
 
 
+def lone_user_rounds(pipe: Pipeline, batching: BatchingPipeline, jobs: int, rounds: int, save) -> dict:
+    """Sequential and 1 user through the batcher in turns, `jobs` each per round: each round's ratio
+    compares two runs minutes apart at most, so warm-up drift (which session 8 saw rise through a run)
+    divides out instead of landing on whichever setting ran later."""
+    out: dict = {"jobs_per_run": jobs, "rounds": []}
+    for r in range(rounds):
+        seq = sequential(pipe, jobs)
+        lone = concurrent(batching, 1, jobs)
+        out["rounds"].append({"sequential_s": seq, "lone_user_s": lone, "ratio": seq / lone})
+        print(f"round {r + 1}: sequential {jobs / seq * 3600:,.0f}, 1 user through the batcher "
+              f"{jobs / lone * 3600:,.0f} videos/hour: {seq / lone:.3f}x", flush=True)
+        out["median_ratio"] = statistics.median(x["ratio"] for x in out["rounds"])
+        save()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--jobs", type=int, default=64, help="jobs per measurement")
-    ap.add_argument("--users", default="1,4,16")
+    ap.add_argument("--users", default="1,4,16", help="comma-separated user counts; 'none' skips them")
+    ap.add_argument("--lone-user-rounds", type=int, default=0,
+                    help="R rounds of sequential and 1-user-batched runs in turns (--jobs each)")
     ap.add_argument("--out", default="batching.json")
     ap.add_argument("--lone-user-variants", action="store_true",
                     help="also time 1 user under variants of the hand-off (GIL switch interval, gather wait)")
@@ -96,11 +115,16 @@ def main() -> None:
     pipe.generate(**job(0)), batching.generate(**job(0))  # warm-up
     res = dict(device=str(torch.cuda.get_device_name() if pipe.device.type == "cuda" else "cpu"),
                model=pipe.model_version, steps=pipe.config.get("sampler", {}).get("steps", 20), jobs=args.jobs)
+    def save():
+        Path(args.out).write_text(json.dumps(res, indent=1))
+
+    if args.lone_user_rounds:
+        res["lone_user_rounds"] = lone_user_rounds(pipe, batching, args.jobs, args.lone_user_rounds, save)
     seq = sequential(pipe, args.jobs)
     res["sequential"] = dict(seconds=seq, videos_per_hour=args.jobs / seq * 3600)
     print(f"sequential: {args.jobs} videos in {seq:.2f} s = {args.jobs / seq * 3600:,.0f} videos/hour", flush=True)
     res["batched"] = {}
-    for users in map(int, args.users.split(",")):
+    for users in [] if args.users == "none" else map(int, args.users.split(",")):
         per_user = max(1, args.jobs // users)
         ticks0 = batching.scheduler.ticks
         secs = concurrent(batching, users, per_user)
@@ -135,7 +159,7 @@ def main() -> None:
                                    min_psnr_db=min(psnrs), mean_abs_pixel_diff_max=max(diffs))
     print(f"batched vs alone (16 jobs): max |pixel diff| {max(diffs):.0f}, identical {sum(d == 0 for d in diffs)}/16, "
           f"min PSNR {min(psnrs):.1f} dB", flush=True)
-    Path(args.out).write_text(json.dumps(res, indent=1))
+    save()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
     # on the GPU machine, with diffusers (and, for --fa4, FlashAttention-4) carried as wheels (README.md here)
     python3 benchmarks/dit/bench_step.py --out $OUT/step.json
-    source benchmarks/dit/fa4_carry.sh install && python3 benchmarks/dit/bench_step.py --fa4 --skip-sdpa-compile \
-        --profile --video --video-reference --video-budget 30 --reps 8 --out $OUT/step.json   # results/step.json
+    source benchmarks/dit/fa4_carry.sh install; set +e; cd benchmarks/dit && python3 bench_step.py --fa4 \
+        --skip-sdpa-compile --quick --cross-sweep --wide-rows on --profile --interleave 12 --reps 8 \
+        --video --video-budget 30 --out $OUT/step.json   # results/step.json (session 11, run 2)
 
 Times one forward (bf16, random weights, batch 1 and batch 2 = CFG in one batch) with CUDA events
 (median of --reps after warm-up), for ours eager / compiled with each SDPA backend, with --fa4 also
@@ -12,6 +13,9 @@ cross-attention on FA4 or SDPA: the faster of each compiled), and for diffusers 
 matmul measured in the same run; checks compiled == eager within bf16 tolerance; --profile splits a
 step's GPU time by kernel family. First times one layer's q/k RMSNorm + RoPE alone: torch.compile's
 kernel against ours (generation/dit/qk_norm_rope.py); the faster is what every variant here runs.
+--cross-sweep times the cross-attention (512 keys) on FA4 tiles and cuDNN and uses the faster;
+--wide-rows compiles with persistent LayerNorm rows (generation/dit/inductor_tuning.py); --interleave
+times ours and diffusers compiled in turns for the headline ratio (both see the same clocks).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import statistics
 import time
 
 import torch
@@ -27,7 +32,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from common import (WAN, attention_flops, cuda_time, inputs, matmul_ceiling, ours, rel_err, step_flops)
 
-from generation.dit import fa4_attention, qk_norm_rope
+from generation.dit import fa4_attention, inductor_tuning, qk_norm_rope
 from generation.dit import model as dit_model
 
 BACKENDS = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION,
@@ -96,35 +101,93 @@ def qk_norm_rope_alone(model, reps: int) -> dict:
 
 
 FA4_SWEEP = {  # SM90 forward settings tried by --fa4-sweep (FA4's own choice for hdim 128 first)
+    # session 10 (results/step_run3_fa4_sweep_no_peer.json): 128x112, 128x144, 128x160 and 128x176 ran
+    # 653-670 TFLOP/s against 668 for 128x128. Tried now: 192-row tiles (three MMA warpgroups at 160
+    # registers a thread instead of two at 240) and P through shared memory (rs off).
+    "192x128": {"tile_mn": (192, 128), "mma_pv_is_rs": False, "intra_wg_overlap": True},
     "128x128_rs": {"tile_mn": (128, 128), "mma_pv_is_rs": True, "intra_wg_overlap": True},
-    "128x112_rs": {"tile_mn": (128, 112), "mma_pv_is_rs": True, "intra_wg_overlap": True},
-    "128x144_rs": {"tile_mn": (128, 144), "mma_pv_is_rs": True, "intra_wg_overlap": True},
-    "128x160_rs": {"tile_mn": (128, 160), "mma_pv_is_rs": True, "intra_wg_overlap": True},
-    "128x176_rs": {"tile_mn": (128, 176), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "192x128_rs": {"tile_mn": (192, 128), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "192x96_rs": {"tile_mn": (192, 96), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "192x80_rs": {"tile_mn": (192, 80), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "128x128": {"tile_mn": (128, 128), "mma_pv_is_rs": False, "intra_wg_overlap": True},
+}
+CROSS_SWEEP = {  # the same for the cross-attention: 32,760 queries x 512 text keys, and cuDNN's SDPA
+    # run 1 of session 11 (results/step_session11_run1_sweeps.json) also tried 128x256 and 64x256 (too
+    # much shared memory), 64x128_rs (0.374 ms) and 192x128_rs (0.393); cuDNN ran 0.203 ms
+    "128x128": {"tile_mn": (128, 128), "mma_pv_is_rs": False, "intra_wg_overlap": True},
+    "128x128_rs": {"tile_mn": (128, 128), "mma_pv_is_rs": True, "intra_wg_overlap": True},
+    "128x64_rs": {"tile_mn": (128, 64), "mma_pv_is_rs": True, "intra_wg_overlap": True},
 }
 
 
-def fa4_sweep(reps: int) -> dict:
-    """One layer's self-attention (batch 1, tokens-major as the model calls it) through FA4 at each
-    FA4_SWEEP setting; sets fa4_attention.SM90_TILES to the fastest that agrees with the first."""
+def _sweep(settings: dict, kv_len: int, reps: int, cudnn: bool = False) -> tuple[dict, str]:
+    """One layer's attention (batch 1, 12 heads x 128, 32,760 queries, tokens-major as the model calls
+    it) over kv_len keys through FA4 at each setting (and cuDNN's SDPA with cudnn=True): times and
+    TFLOP/s; the fastest setting that agrees with the first."""
     _, t, h, w = WAN["latent"]
     n = t * (h // 2) * (w // 2)
-    q, k, v = (torch.randn(1, n, WAN["heads"], 128, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    flops = 4 * n * kv_len * WAN["width"]
+    q = torch.randn(1, n, WAN["heads"], 128, device="cuda", dtype=torch.bfloat16)
+    k, v = (torch.randn(1, kv_len, WAN["heads"], 128, device="cuda", dtype=torch.bfloat16) for _ in range(2))
     fa4, out, ref = fa4_attention._fa4(), {}, None
-    for name, kw in FA4_SWEEP.items():
+    for name, kw in settings.items():
         try:
             o = fa4._flash_attn_fwd(q, k, v, **kw)[0]
             ref = o if ref is None else ref
             r = cuda_time(lambda kw=kw: fa4._flash_attn_fwd(q, k, v, **kw), reps=reps)
-            r.update(tflops=attention_flops() / r["median_s"] / 1e12, rel_err=rel_err(o, ref))
+            r.update(tflops=flops / r["median_s"] / 1e12, rel_err=rel_err(o, ref))
         except Exception as e:  # a tile the kernel cannot build (registers, shared memory)
-            r = dict(error=repr(e)[:200])
+            r = {"error": repr(e)[:200]}
         out[name] = r
-        print(f"FA4 {name}: " + (f"{r['tflops']:.0f} TFLOP/s" if "tflops" in r else r["error"][:80]), flush=True)
+        print(f"FA4 {name} ({kv_len} keys): " + (f"{r['median_s']*1e3:.3f} ms, {r['tflops']:.0f} TFLOP/s"
+                                                 if "tflops" in r else r["error"][:80]), flush=True)
     ok = {k: r for k, r in out.items() if "tflops" in r and r["rel_err"] < 1e-2}
     best = max(ok, key=lambda k: ok[k]["tflops"])
+    if cudnn:
+        qt, kt, vt = (x.transpose(1, 2) for x in (q, k, v))
+        with sdpa_kernel(BACKENDS["cudnn"]):
+            r = cuda_time(lambda: torch.nn.functional.scaled_dot_product_attention(qt, kt, vt), reps=reps)
+        out["sdpa_cudnn"] = dict(r, tflops=flops / r["median_s"] / 1e12)
+        print(f"SDPA cuDNN ({kv_len} keys): {r['median_s']*1e3:.3f} ms", flush=True)
+    return out, best
+
+
+def fa4_sweep(reps: int) -> dict:
+    """Self-attention through FA4 at each FA4_SWEEP setting; sets fa4_attention.SM90_TILES to the fastest."""
+    _, t, h, w = WAN["latent"]
+    out, best = _sweep(FA4_SWEEP, t * (h // 2) * (w // 2), reps)
     fa4_attention.SM90_TILES = dict(FA4_SWEEP[best])
     return {"settings": out, "best": best}
+
+
+def cross_sweep(reps: int) -> dict:
+    """Cross-attention (512 text keys) through FA4 at each CROSS_SWEEP setting and through cuDNN; sets
+    fa4_attention.SM90_SHORT_KV_TILES to the fastest FA4 setting, and says which kernel ("fa4" or
+    "sdpa") the model's cross-attention should use."""
+    out, best = _sweep(CROSS_SWEEP, WAN["text_len"], reps, cudnn=True)
+    fa4_attention.SM90_SHORT_KV_TILES = dict(CROSS_SWEEP[best])
+    kernel = "sdpa" if out["sdpa_cudnn"]["median_s"] < out[best]["median_s"] else "fa4"
+    print(f"cross-attention kernel: {kernel}", flush=True)
+    return {"settings": out, "best": best, "kernel": kernel}
+
+
+def interleaved(fns: dict, reps: int) -> dict:
+    """Median seconds of each callable, timed in turns (a, b, a, b, ...) with CUDA events after a
+    warm-up of each: both see the same clocks and temperatures, which drift over a run."""
+    for fn in fns.values():
+        fn()
+    times: dict = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            torch.cuda.synchronize()
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            torch.cuda.synchronize()
+            times[name].append(a.elapsed_time(b) / 1000)
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "reps": reps}
+            for name, t in times.items()}
 
 
 def main() -> None:
@@ -143,6 +206,13 @@ def main() -> None:
                     help="with --fa4: GELU epilogue and FA4 cross-attention as chosen before (no eager A/Bs), "
                          "no diffusers eager: what fits the last minutes of a device budget")
     ap.add_argument("--fa4-sweep", action="store_true", help="pick FA4's SM90 tile setting by timing FA4_SWEEP first")
+    ap.add_argument("--cross-sweep", action="store_true",
+                    help="pick FA4's SM90 tile setting for the cross-attention (512 keys) by timing CROSS_SWEEP")
+    ap.add_argument("--wide-rows", choices=("off", "on", "ab"), default="off",
+                    help="compile ours with persistent LayerNorm rows (generation/dit/inductor_tuning.py); "
+                         "ab: without and with, keep the one whose element-wise kernels take less time")
+    ap.add_argument("--interleave", type=int, default=0,
+                    help="then time ours' fastest and diffusers compiled in turns, N each: the headline ratio")
     ap.add_argument("--tune-elementwise", action="store_true",
                     help="compile ours with inductor's coordinate-descent tuning of its fused kernels (not the peer)")
     ap.add_argument("--fa4", action="store_true",
@@ -212,15 +282,19 @@ def main() -> None:
                 res["fa4_sweep"] = fa4_sweep(20)
                 res["fa4_tiles"] = {k: list(v) if isinstance(v, tuple) else v
                                     for k, v in fa4_attention.SM90_TILES.items()}
+            if args.cross_sweep:
+                res["cross_sweep"] = cross_sweep(20)
             for fused in (True,) if args.quick else (False, True):
                 dit_model.FUSED_GELU_ON_CUDA = fused
                 name = "ours_eager_fa4" + ("_fused_gelu" if fused else "")
                 outs[name] = model(z[:1], t[:1], text[:1], pooled[:1]).float()
                 record(name + "_b1", lambda: model(z[:1], t[:1], text[:1], pooled[:1]), 1)
-            if args.quick:  # session 10's run 2 chose both (results/step.json)
-                dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = res["cross_fa4"] = True
+            if args.quick:  # session 10's run 2 chose both (results/step_session10.json); a cross sweep decides the latter
+                cross = res["cross_sweep"]["kernel"] if args.cross_sweep else "fa4"
+                dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = True
+                res["cross_fa4"] = cross == "fa4"
                 for block in model.blocks:
-                    block.cross.kernel = "fa4"
+                    block.cross.kernel = cross
             else:
                 res["fused_gelu_vs_plain_rel_err"] = rel_err(outs["ours_eager_fa4_fused_gelu"], outs["ours_eager_fa4"])
                 dit_model.FUSED_GELU_ON_CUDA = res["fused_gelu"] = (
@@ -239,14 +313,46 @@ def main() -> None:
             if args.tune_elementwise:
                 inductor_config.coordinate_descent_tuning = res["tune_elementwise"] = True
             torch._dynamo.reset()  # the kernel choice is part of the traced graph
+            if args.wide_rows == "on":
+                inductor_tuning.use_wide_row_reductions(True)
+                res["wide_rows"] = True
+            if args.wide_rows == "ab":
+                # the same graph twice: inductor's cache would hand the second compile the first's kernels
+                inductor_config.fx_graph_cache = False
             compiled_fa4 = compile_and_time("_fa4")
+            if args.wide_rows == "on":
+                inductor_tuning.use_wide_row_reductions(False)  # the peer compiles with the defaults
+            if args.wide_rows == "ab":
+                # The change touches only the fused element-wise kernels, so their summed time per step
+                # (profiler) decides: a 1% step difference is within the run-to-run spread of the medians.
+                def elementwise_ms(fn):
+                    prof = kernel_breakdown(lambda: fn(z[:1], t[:1], text[:1], pooled[:1]))
+                    return prof, prof["ms_per_step_by_family"].get("fused_elementwise", 0.0)
+
+                res["profile_default_rows"], default_ms = elementwise_ms(compiled_fa4)
+                inductor_tuning.use_wide_row_reductions(True)
+                torch._dynamo.reset()
+                compiled_fa4 = compile_and_time("_fa4_wide_rows")
+                res["profile_wide_rows"], wide_ms = elementwise_ms(compiled_fa4)
+                res["wide_rows_vs_default_rel_err"] = rel_err(outs["ours_compiled_fa4_wide_rows"], outs["ours_compiled_fa4"])
+                res["wide_rows"] = wide_ms < default_ms
+                print(f"element-wise kernels per step: default {default_ms:.1f} ms, wide rows {wide_ms:.1f} ms", flush=True)
+                if not res["wide_rows"]:  # the reset dropped the default graph: compile it again
+                    inductor_tuning.use_wide_row_reductions(False)
+                    torch._dynamo.reset()
+                    compiled_fa4 = torch.compile(model)
+                    compiled_fa4(z, t, text, pooled), compiled_fa4(z[:1], t[:1], text[:1], pooled[:1])
+                inductor_tuning.use_wide_row_reductions(False)  # the peer compiles with the defaults
+                variants_b1 = "ours_compiled_fa4" + ("_wide_rows" if res["wide_rows"] else "")
+                print(f"wide rows: {res['wide_rows']} (rel err vs default {res['wide_rows_vs_default_rel_err']:.4f})",
+                      flush=True)
             inductor_config.coordinate_descent_tuning = False  # the peer compiles with the defaults
             first_fa4 = "ours_eager_fa4_fused_gelu" if args.quick else "ours_eager_fa4"
             res["ours_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs[first_fa4], outs["ours_eager_cudnn"])
             res["ours_compiled_fa4_vs_cudnn_eager_rel_err"] = rel_err(outs["ours_compiled_fa4"],
                                                                       outs["ours_eager_cudnn"])
-            if compiled_ours is None or (variants["ours_compiled_fa4_b1"]["median_s"]
-                                         < variants["ours_compiled_b1"]["median_s"]):
+            fa4_b1 = variants_b1 + "_b1" if args.wide_rows == "ab" else "ours_compiled_fa4_b1"
+            if compiled_ours is None or (variants[fa4_b1]["median_s"] < variants["ours_compiled_b1"]["median_s"]):
                 compiled_ours = compiled_fa4  # what --video runs
         if args.profile and compiled_ours is not None:
             res["profile"] = kernel_breakdown(lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]))
@@ -273,6 +379,18 @@ def main() -> None:
         if "diffusers_eager_b1" in variants:
             res["step_ratio_vs_diffusers_eager"] = variants[best]["median_s"] / variants["diffusers_eager_b1"]["median_s"]
         res["step_mfu"] = variants[best]["mfu"]
+        if args.interleave and compiled_ours is not None:
+            with torch.no_grad():
+                turns = interleaved({"ours": lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]),
+                                     "diffusers_compiled": lambda: compiled(z[:1], tl[:1], text[:1], return_dict=False)},
+                                    args.interleave)
+            ratio = turns["ours"]["median_s"] / turns["diffusers_compiled"]["median_s"]
+            res["interleaved"] = dict(turns, ours_variant=best, ratio=ratio)
+            res["step_ratio_sequential"] = res["step_ratio_vs_diffusers_compiled"]
+            res["step_ratio_vs_diffusers_compiled"] = ratio
+            res["step_mfu"] = step_flops() / turns["ours"]["median_s"] / 1e12 / ceiling
+            print(f"in turns, {args.interleave} each: ours {turns['ours']['median_s']*1e3:.1f} ms, diffusers compiled "
+                  f"{turns['diffusers_compiled']['median_s']*1e3:.1f} ms: ratio {ratio:.3f}", flush=True)
         print(f"best ours {best}: ratio vs diffusers compiled {res['step_ratio_vs_diffusers_compiled']:.3f}, "
               f"MFU {res['step_mfu']*100:.1f}%", flush=True)
     save(res, variants, args.out)

@@ -22,6 +22,7 @@ def main() -> None:
     batching = json.loads((RESULTS / "batching.json").read_text())
     sp = json.loads((RESULTS / "sp.json").read_text())
     session9 = json.loads((RESULTS / "step_session9.json").read_text())
+    session10 = json.loads((RESULTS / "step_session10.json").read_text())
     fig, axes = plt.subplots(2, 3, figsize=(19, 8.5))
     axes = axes.flatten()
 
@@ -41,9 +42,15 @@ def main() -> None:
     ax = axes[1]
     times = {n: step["variants"][n]["median_s"] * 1e3 for n in step["variants"] if n.endswith("_b1")}
     times = {"ours_compiled_fa4_b1 (session 9)": session9["variants"]["ours_compiled_fa4_b1"]["median_s"] * 1e3,
+             "ours_compiled_fa4_b1 (session 10)": session10["variants"]["ours_compiled_fa4_b1"]["median_s"] * 1e3,
              **times}
+    if "interleaved" in step:  # the headline: ours and diffusers compiled timed in turns
+        turns = step["interleaved"]
+        times["ours, in turns with diffusers"] = turns["ours"]["median_s"] * 1e3
+        times["diffusers compiled, in turns"] = turns["diffusers_compiled"]["median_s"] * 1e3
     ax.barh(list(times), list(times.values()),
             color=["tab:orange" if n.startswith("diffusers") else "tab:blue" for n in times])
+    ax.tick_params(axis="y", labelsize=7)
     for i, v in enumerate(times.values()):
         ax.text(v + 5, i, f"{v:.0f}", va="center", fontsize=8)
     ax.set_xlim(0, max(times.values()) * 1.15)
@@ -55,21 +62,24 @@ def main() -> None:
     runs = video["runs"]
     labels = [*runs, "diffusers compiled"]
     secs = [r["seconds"] for r in runs.values()] + [video["diffusers_compiled_video_s"]]
-    fa4_video = step["video"]
-    labels += ["ours bf16 + FA4 (session 10)", "diffusers compiled (session 10)"]
-    secs += [fa4_video["runs"]["dpm2m_50"]["seconds"], fa4_video["diffusers_compiled_seconds"]]
-    bars = ax.barh(labels, secs, color=["tab:blue"] * len(runs) + ["tab:orange", "tab:green", "tab:orange"])
+    fa4_video, video10 = step["video"], session10["video"]
+    labels += ["ours bf16 + FA4 (session 10)", "diffusers compiled (session 10)",
+               "ours bf16 + FA4 (session 11)", "diffusers compiled (session 11)"]
+    secs += [video10["runs"]["dpm2m_50"]["seconds"], video10["diffusers_compiled_seconds"],
+             fa4_video["runs"]["dpm2m_50"]["seconds"], fa4_video["diffusers_compiled_seconds"]]
+    bars = ax.barh(labels, secs, color=["tab:blue"] * len(runs) + ["tab:orange"] + ["tab:green", "tab:orange"] * 2)
     for bar, name in zip(bars, labels):
         r = runs.get(name)
         text = "" if r is None else ("exact" if r["psnr_db"] == float("inf") else f"{r['psnr_db']:.1f} dB")
-        if name.startswith("ours bf16 + FA4"):
-            text = f"{fa4_video['video_psnr_db']:.1f} dB vs plain cuDNN"
+        if name == "ours bf16 + FA4 (session 10)":
+            text = f"{video10['video_psnr_db']:.1f} dB vs plain cuDNN"
         if r is not None and "cache" in name:
             text += f", skipped {r['forwards'] - r['full_forwards']}/{r['forwards']} forwards"
         ax.text(bar.get_width() + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
     ax.set_xlim(0, max(secs) * 1.25)
     ax.set_xlabel("seconds per video (50 steps, CFG)")
-    best = min(video["video_ratio_vs_diffusers_compiled"], fa4_video["video_ratio_vs_diffusers_compiled"])
+    best = min(video["video_ratio_vs_diffusers_compiled"], fa4_video["video_ratio_vs_diffusers_compiled"],
+               video10["video_ratio_vs_diffusers_compiled"])
     ax.set_title(f"Whole video: best >= 30 dB {best:.2f}x diffusers compiled (target 0.5)")
 
     ax = axes[3]
@@ -78,15 +88,18 @@ def main() -> None:
            + [batching["batched"][u]["videos_per_hour"] for u in users])
     ax.set_xlabel("concurrent users")
     ax.set_ylabel("videos / hour")
+    lone = json.loads((RESULTS / "batching_lone_user_rounds.json").read_text())["lone_user_rounds"]
+    ratios = [r["ratio"] for r in lone["rounds"]]
     ax.set_title(f"Dynamic batching (Flatland): {batching['batched'][users[-1]]['speedup_vs_sequential']:.2f}x at "
-                 f"{users[-1]}")
+                 f"{users[-1]}\n1 user, in turns with sequential: {lone['median_ratio']:.2f}x "
+                 f"({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} rounds)", fontsize=10)
 
     ax = axes[4]
     ax.bar(["1 GPU", "2 GPUs"], [sp["one_gpu"]["median_s"] * 1e3, sp["2_gpus"]["median_s"] * 1e3])
     ax.set_ylabel("ms per forward")
     ax.set_title(f"Sequence parallel: {sp['speedup']:.2f}x")
     ax = axes[5]
-    runs = {"session 9": session9["profile"], "session 10": step["profile"]}
+    runs = {"session 9": session9["profile"], "session 10": session10["profile"], "session 11": step["profile"]}
     families = ("self_attention", "gemm", "fused_elementwise", "other")
     left = [0.0] * len(runs)
     for fam, color in zip(families, ("tab:green", "tab:blue", "tab:red", "tab:gray")):
@@ -98,24 +111,29 @@ def main() -> None:
         left = [a + b for a, b in zip(left, widths)]
     ax.set_xlabel("GPU ms per step by kernel family (torch.profiler, ours compiled, FA4)")
     ax.set_title("Where a step goes: attention (self + cross), GEMMs, the rest")
-    ax.set_ylim(-0.5, 2.0)
+    ax.set_ylim(-0.5, 3.0)
     ax.legend(fontsize=8, loc="upper left", ncol=2)
     fig.tight_layout()
     fig.savefig(RESULTS / "dit_gpu.png", dpi=110)
 
 
 def attention_kernels() -> dict[str, float]:
-    """TFLOP/s at batch 1 from the three bench_attention.py runs (each kernel's best config)."""
+    """TFLOP/s at batch 1 from the three bench_attention.py runs (each kernel's best config), FlashInfer's
+    run (bench_flashinfer.py) and session 11's FA4 tile sweep (bench_step.py --fa4-sweep)."""
     triton_run = json.loads((RESULTS / "attention_triton_sweep.json").read_text())["batches"]["1"]
     jax_run = json.loads((RESULTS / "attention_jax_mosaic.json").read_text())["batches"]["1"]
     fa4_run = json.loads((RESULTS / "attention_fa4.json").read_text())["batches"]["1"]
+    flashinfer = json.loads((RESULTS / "attention_flashinfer_fa3.json").read_text())
+    sweep = json.loads((RESULTS / "step_session11_run1_sweeps.json").read_text())["fa4_sweep"]["settings"]
     best_triton = max((r["tflops"] for n, r in triton_run.items() if n.startswith("triton") and "tflops" in r))
     jax_best = max(r.get("tflops", 0) for r in jax_run["jax_mosaic_fa3_n32768"].values())
     return {"torch SDPA FlashAttention-2": triton_run["sdpa_flash"]["tflops"],
             "ours, Triton (best of 13 tiles)": best_triton,
             "torch SDPA cuDNN": triton_run["sdpa_cudnn"]["tflops"],
             "JAX Mosaic FA3 (fp16, 32,768)": jax_best,
-            "FlashAttention-4 SM90 (FA4)": fa4_run["fa4_128x128_rs"]["tflops"]}
+            "FlashAttention-4 SM90 (FA4), 128x128": fa4_run["fa4_128x128_rs"]["tflops"],
+            "FlashInfer FA3 port (session 11)": flashinfer["rows"]["self"]["flashinfer_fa3"]["tflops"],
+            "FA4, 192x128 tiles (session 11)": sweep["192x128"]["tflops"]}
 
 
 if __name__ == "__main__":

@@ -17,10 +17,16 @@ import functools
 
 import torch
 
-# FA4's SM90 forward: 128x128 tiles, P kept in registers for the PV product (rs), softmax of one
-# tile overlapped with the next tile's QK^T (intra-warpgroup overlap). The fastest of the configs
-# bench_attention.py sweeps at 32,760 tokens x 12 heads x 128, at batch 1 and 2.
-SM90_TILES = {"tile_mn": (128, 128), "mma_pv_is_rs": True, "intra_wg_overlap": True}
+# FA4's SM90 forward for self-attention: 192x128 tiles (three MMA warpgroups of 64 rows), P written
+# to shared memory for the PV product, softmax of one tile overlapped with the next tile's QK^T. On
+# an H200 at 32,760 tokens x 12 heads x 128 it ran 701 TFLOP/s against 673 for FA4's own choice
+# (128x128, P in registers) in the same run (benchmarks/dit/results/step_session11_run1_sweeps.json).
+SM90_TILES = {"tile_mn": (192, 128), "mma_pv_is_rs": False, "intra_wg_overlap": True}
+# Keys of at most SHORT_KV tokens (the cross-attention's 512 text tokens): each query tile then runs
+# only a few key tiles, so filling and draining the pipeline weighs more than in self-attention and
+# another tile may win. None: SM90_TILES. bench_step.py --cross-sweep times the candidates.
+SHORT_KV = 2048
+SM90_SHORT_KV_TILES: dict | None = None
 
 
 @functools.cache
@@ -53,7 +59,10 @@ def fa4_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Te
     FA4's own layout, tokens-major, as the block produces it: nothing is transposed or copied
     around the call. A custom op, so that torch.compile keeps the call opaque instead of tracing
     into the DSL's launcher."""
-    tiles = SM90_TILES if torch.cuda.get_device_capability(q.device)[0] == 9 else {}
+    tiles = {}
+    if torch.cuda.get_device_capability(q.device)[0] == 9:
+        short = k.shape[1] <= SHORT_KV and SM90_SHORT_KV_TILES is not None
+        tiles = SM90_SHORT_KV_TILES if short else SM90_TILES
     result = _fa4()._flash_attn_fwd(q, k, v, **tiles)
     return result[0] if isinstance(result, tuple) else result
 

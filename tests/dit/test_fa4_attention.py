@@ -82,3 +82,29 @@ def test_kernel_checks_trace_as_constants():
     torch._dynamo.reset()
     explained = torch._dynamo.explain(step)(torch.randn(4))
     assert explained.graph_break_count == 0 and explained.graph_count == 1
+
+
+def test_short_key_sequences_get_their_own_tiles(monkeypatch):
+    """The cross-attention's 512 text keys run with SM90_SHORT_KV_TILES where the benchmark set one,
+    self-attention with SM90_TILES; on other GPU generations FA4 picks its own."""
+    calls = []
+
+    class FakeFA4:
+        @staticmethod
+        def _flash_attn_fwd(q, k, v, **tiles):
+            calls.append(tiles)
+            return (torch.zeros_like(q),)
+
+    capability = [(9, 0)]
+    monkeypatch.setattr(fa4_attention, "_fa4", lambda: FakeFA4)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability[0])
+    monkeypatch.setattr(fa4_attention, "SM90_SHORT_KV_TILES", {"tile_mn": (64, 256)})
+    q = torch.randn(1, 4096, 2, 16)
+    text_kv = torch.randn(1, 512, 2, 16)
+    torch.ops.spacetime.fa4_attention(q, text_kv, text_kv)
+    torch.ops.spacetime.fa4_attention(q, q, q)
+    monkeypatch.setattr(fa4_attention, "SM90_SHORT_KV_TILES", None)
+    torch.ops.spacetime.fa4_attention(q, text_kv, text_kv)
+    capability[0] = (10, 0)
+    torch.ops.spacetime.fa4_attention(q, text_kv, text_kv)
+    assert calls == [{"tile_mn": (64, 256)}, fa4_attention.SM90_TILES, fa4_attention.SM90_TILES, {}]
