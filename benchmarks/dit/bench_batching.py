@@ -115,6 +115,7 @@ def main() -> None:
     pipe.generate(**job(0)), batching.generate(**job(0))  # warm-up
     res = dict(device=str(torch.cuda.get_device_name() if pipe.device.type == "cuda" else "cpu"),
                model=pipe.model_version, steps=pipe.config.get("sampler", {}).get("steps", 20), jobs=args.jobs)
+
     def save():
         Path(args.out).write_text(json.dumps(res, indent=1))
 

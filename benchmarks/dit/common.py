@@ -141,3 +141,22 @@ def psnr(a: torch.Tensor, ref: torch.Tensor) -> float:
     mse = float(((a - ref) ** 2).mean())
     peak = float(ref.max() - ref.min())
     return float("inf") if mse == 0 else 10 * torch.log10(torch.tensor(peak ** 2 / mse)).item()
+
+
+def interleaved(fns: dict, reps: int) -> dict:
+    """Median seconds of each callable, timed in turns (a, b, a, b, ...) with CUDA events after a
+    warm-up of each: both see the same clocks and temperatures, which drift over a run."""
+    for fn in fns.values():
+        fn()
+    times: dict = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            torch.cuda.synchronize()
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            torch.cuda.synchronize()
+            times[name].append(a.elapsed_time(b) / 1000)
+    return {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "reps": reps}
+            for name, t in times.items()}
