@@ -19,7 +19,7 @@ import functools
 import torch
 
 # (token, head) rows of hd channels each program normalizes, and its warps: swept by
-# benchmarks/dit/bench_step.py (qk_norm_rope_alone) at the Wan-1.3B shape on an H200
+# benchmarks/dit/kernel_sweeps.py (qk_norm_rope_alone, run by bench_step.py) at the Wan-1.3B shape on an H200
 LAUNCH = {"ROWS": 16, "num_warps": 2}
 # whether CUDA inference uses this kernel at all (bench_step.py sets it to what it measured faster)
 USE_ON_CUDA = True
