@@ -128,7 +128,7 @@ class BatchScheduler:
         pooled = torch.cat([s.pooled for s in slots])
         mask = torch.cat([s.mask for s in slots])
         with torch.autocast(pipe.device.type, dtype=torch.bfloat16, enabled=pipe.device.type == "cuda"):
-            x0_rows = pipe.dit(z, t, text, pooled, mask).float()
+            x0_rows = pipe.net(z, t, text, pooled, mask).float()
         self.ticks += 1
         self.rows_run += len(z)
         row = 0

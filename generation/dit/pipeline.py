@@ -25,6 +25,7 @@ import torch
 
 from . import sampling
 from .checkpoint import load_json, load_sharded
+from .cuda_graphs import GraphedDiT, wants_cuda_graphs
 from .model import DiT, make_config
 from .reference import picture_to_reference
 from .text import NormalizedPrompt, PromptNormalizer, tokenize
@@ -63,6 +64,8 @@ class Pipeline:
         self.dit, self.vae, self.config, self.device, self.model_version = dit, vae, config, device, version
         self.normalizer = PromptNormalizer()
         self.dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+        # the sampler's network calls: CUDA-graphed on a GPU (cuda_graphs.py), else the module itself
+        self.net = GraphedDiT(dit) if wants_cuda_graphs(device, os.environ.get("SPACETIME_CUDA_GRAPHS")) else dit
 
     @classmethod
     def load(cls, weights_dir: Path | str = WEIGHTS_DIR, device: str | torch.device | None = None,
@@ -136,15 +139,15 @@ class Pipeline:
                                                 "known_mask": known_mask.expand(n, -1, -1, -1, -1)}
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                 if reference is None:
-                    return self.dit(z, t, tx, pl, mk, **frames).float()
+                    return self.net(z, t, tx, pl, mk, **frames).float()
                 k = n // 2 if with_uncond else n  # the conditional half sees the picture, the rest does not
                 ref = reference.expand(k, -1, -1, -1)
                 head = {key: v[:k] for key, v in frames.items()}
-                cond = self.dit(z[:k], t[:k], tx[:k], pl[:k], mk[:k], reference=ref, **head).float()
+                cond = self.net(z[:k], t[:k], tx[:k], pl[:k], mk[:k], reference=ref, **head).float()
                 if k == n:
                     return cond
                 tail = {key: v[k:] for key, v in frames.items()}
-                return torch.cat([cond, self.dit(z[k:], t[k:], tx[k:], pl[k:], mk[k:], **tail).float()])
+                return torch.cat([cond, self.net(z[k:], t[k:], tx[k:], pl[k:], mk[k:], **tail).float()])
 
         return reading, steps, float(sampler.get("shift", 3.0)), sampling.guided(model_x0, guidance)
 
