@@ -41,7 +41,7 @@ from common import (
 from kernel_sweeps import BACKENDS, attention_alone, cross_sweep, fa4_sweep, qk_norm_rope_alone
 from torch.nn.attention import sdpa_kernel
 
-from generation.dit import fa4_attention, inductor_tuning, qk_norm_rope
+from generation.dit import fa4_attention, inductor_tuning, qk_norm_rope, residual_norm
 from generation.dit import model as dit_model
 
 
@@ -75,6 +75,9 @@ def main() -> None:
     ap.add_argument("--fa4-sweep", action="store_true", help="pick FA4's SM90 tile setting by timing FA4_SWEEP first")
     ap.add_argument("--cross-sweep", action="store_true",
                     help="pick FA4's SM90 tile setting for the cross-attention (512 keys) by timing CROSS_SWEEP")
+    ap.add_argument("--residual-norm", choices=("off", "on"), default="on",
+                    help="the block's in-block residual + LayerNorm steps on generation/dit/residual_norm.py's kernel "
+                         "(eager and compiled; the video's plain-ops reference never)")
     ap.add_argument("--wide-rows", choices=("off", "on", "ab"), default="off",
                     help="compile ours with persistent LayerNorm rows (generation/dit/inductor_tuning.py); "
                          "ab: without and with, keep the one whose element-wise kernels take less time")
@@ -85,9 +88,11 @@ def main() -> None:
     ap.add_argument("--fa4", action="store_true",
                     help="also time ours with FlashAttention-4's self-attention (generation/dit/fa4_attention.py)")
     args = ap.parse_args()
+    residual_norm.USE_ON_CUDA = args.residual_norm == "on"
     torch.backends.cuda.matmul.allow_tf32 = True
     res: dict = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, config=WAN,
-                     flops_per_step=step_flops(), attention_share=WAN["layers"] * attention_flops() / step_flops())
+                     flops_per_step=step_flops(), attention_share=WAN["layers"] * attention_flops() / step_flops(),
+                     residual_norm_kernel=residual_norm.USE_ON_CUDA)
     res["matmul_ceiling_tflops"] = ceiling = matmul_ceiling()
     print(f"matmul ceiling {ceiling:.0f} TFLOP/s", flush=True)
     res["attention_alone"] = {}
@@ -272,7 +277,7 @@ def main() -> None:
             plain = copy.deepcopy(model)
             for block in plain.blocks:
                 block.attn.kernel = block.cross.kernel = "sdpa"
-            dit_model.FUSED_GELU_ON_CUDA = qk_norm_rope.USE_ON_CUDA = False
+            dit_model.FUSED_GELU_ON_CUDA = qk_norm_rope.USE_ON_CUDA = residual_norm.USE_ON_CUDA = False
             torch._dynamo.reset()
             return torch.compile(plain)
 

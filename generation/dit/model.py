@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import fa4_attention, qk_norm_rope
+from . import fa4_attention, qk_norm_rope, residual_norm
 from .reference import ReferenceEmbedder
 from .text import MAX_TOKENS, TextEncoder
 
@@ -225,10 +225,17 @@ class DiTBlock(nn.Module):
     def forward(self, x, cond6, text, text_mask, rope):
         # x: (B, N, W); cond6: (B, 6, W)
         shift1, scale1, gate1, shift2, scale2, gate2 = (cond6 + self.modulation).unbind(1)
-        x = x + gate1.unsqueeze(1) * self.attn(modulate(self.norm1(x), shift1, scale1), rope)
-        x = x + self.cross(self.norm_cross(x), text, text_mask)
-        x = x + gate2.unsqueeze(1) * mlp_forward(self.mlp, modulate(self.norm2(x), shift2, scale2))
-        return x
+        attended = self.attn(modulate(self.norm1(x), shift1, scale1), rope)
+        nc, n2 = self.norm_cross, self.norm2
+        if residual_norm.available(x, attended, gate1, nc.weight):  # CUDA inference, bf16: fused residual + norm
+            x, h = residual_norm.residual_norm(x, attended, gate1, nc.weight, nc.bias, None, None, nc.eps)
+            x, h = residual_norm.residual_norm(x, self.cross(h, text, text_mask), None, None, None, shift2, scale2,
+                                               n2.eps)
+        else:
+            x = x + gate1.unsqueeze(1) * attended
+            x = x + self.cross(nc(x), text, text_mask)
+            h = modulate(n2(x), shift2, scale2)
+        return x + gate2.unsqueeze(1) * mlp_forward(self.mlp, h)
 
 
 class FrameConditioner(nn.Module):
