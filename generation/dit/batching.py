@@ -131,21 +131,25 @@ class BatchScheduler:
             x0_rows = pipe.net(z, t, text, pooled, mask).float()
         self.ticks += 1
         self.rows_run += len(z)
-        row = 0
+        row, x0s = 0, []
         for s in slots:
             out = x0_rows[row:row + s.rows]
             row += s.rows
             x0 = out if s.rows == 1 else out[1:] + s.guidance * (out[:1] - out[1:])  # guided(), per job
             t_now, t_next = s.ts[s.index], s.ts[s.index + 1]
-            s.z = sampling.advance(s.solver, s.z, x0, t_now, t_next, s.state)
+            s.z = sampling.advance(s.solver, s.z, x0, t_now, t_next, s.state, final=s.index + 1 == s.steps)
             s.index += 1
-            s.events.put(self._event(s, x0))
+            x0s.append(x0)
+        # every job's preview in one pass and one copy to the host: a copy waits for the GPU, and with
+        # the forward a CUDA graph, one wait per job was most of a tick (benchmarks/dit/README.md)
+        previews = pipe.vae.preview(torch.cat(x0s))  # (jobs, h, w, 3)
+        previews = previews.repeat_interleave(4, 1).repeat_interleave(4, 2).cpu().numpy()
+        for s, preview in zip(slots, previews):
+            s.events.put(self._event(s, preview))
 
-    def _event(self, s: _Slot, x0: torch.Tensor) -> StepEvent:
+    def _event(self, s: _Slot, preview: np.ndarray) -> StepEvent:
         pipe = self.pipe
         elapsed = time.perf_counter() - s.start
-        preview = pipe.vae.preview(x0)[0]
-        preview = preview.repeat_interleave(4, 0).repeat_interleave(4, 1).cpu().numpy()
         event = StepEvent(s.index, s.steps, preview, elapsed, elapsed / s.index * (s.steps - s.index),
                           prompt_reading=s.reading)
         if s.index == s.steps:

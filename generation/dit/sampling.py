@@ -59,11 +59,12 @@ def _log_snr(t: torch.Tensor) -> torch.Tensor:
 
 
 def advance(solver: str, z: torch.Tensor, x0: torch.Tensor, t: torch.Tensor, t_next: torch.Tensor,
-            state: dict) -> torch.Tensor:
+            state: dict, final: bool | None = None) -> torch.Tensor:
     """One single-call step from t to t_next given the network's x0 at (z, t): "euler" or "dpm2m".
     `state` carries the previous step's estimate for the second-order solver (start with {}).
-    Kept apart from the loop so a batch of jobs at different steps can share one network call."""
-    if t_next == 0:
+    `final`: whether t_next is the schedule's 0, when the caller knows (asking a GPU tensor waits for
+    the GPU). Kept apart from the loop so a batch of jobs at different steps can share one network call."""
+    if (t_next == 0) if final is None else final:
         return x0
     if solver == "dpm2m":
         h = _log_snr(t_next) - _log_snr(t.clamp(max=1 - 1e-6))
@@ -87,15 +88,16 @@ def sample_iter(denoise: Denoiser, noise: torch.Tensor, steps: int = 20, shift: 
     ts = ts[ts <= t_start + 1e-6] if t_start < 1.0 else ts
     z, b = noise, noise.shape[0]
     n = len(ts) - 1
+    ts_host = ts.cpu()  # the noise levels the loop reports and tests, read without waiting for the GPU
     state: dict = {}
     for i in range(n):
         t, t_next = ts[i], ts[i + 1]
         x0 = denoise(z, t.expand(b))
-        if solver == "heun" and t_next > 0:
+        if solver == "heun" and ts_host[i + 1] > 0:
             v = velocity(z, x0, t.expand(b))
             z_euler = z + (t_next - t) * v
             x0_next = denoise(z_euler, t_next.expand(b))
             z = z + (t_next - t) * 0.5 * (v + velocity(z_euler, x0_next, t_next.expand(b)))
         else:
-            z = advance(solver, z, x0, t, t_next, state)
-        yield Step(i + 1, n, float(t_next), z, x0)
+            z = advance(solver, z, x0, t, t_next, state, final=bool(ts_host[i + 1] == 0))
+        yield Step(i + 1, n, float(ts_host[i + 1]), z, x0)
