@@ -303,7 +303,7 @@ def kernel_breakdown(step, steps: int = 2) -> dict:
             kernels[e.key] = kernels.get(e.key, 0.0) + e.device_time_total / 1e3 / steps  # ms per step
     families = {"self_attention": ("flash", "fmha", "cudnn", "attention", "sdpa"),
                 "gemm": ("gemm", "nvjet", "xmma", "cutlass", "sm90_", "matmul", "mm_"),
-                "fused_elementwise": ("triton_", "norm_rope_kernel")}
+                "fused_elementwise": ("triton_", "norm_rope_kernel", "residual_norm_kernel")}
     by_family: dict[str, float] = {}
     for name, ms in kernels.items():
         low = name.lower()

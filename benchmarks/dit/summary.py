@@ -15,7 +15,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # newest first; each a bench_step.py --video run
-VIDEO_RUNS = ("step.json", "step_session10.json", "step_session9.json")
+VIDEO_RUNS = ("step.json", "step_session11.json", "step_session10.json", "step_session9.json")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ benchmark measures the difference: benchmarks/dit/bench_batching.py).
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -27,10 +28,12 @@ import numpy as np
 import torch
 
 from . import sampling
+from .cuda_graphs import GraphedDiT
 from .pipeline import Pipeline, StepEvent
 from .text import tokenize
 
 _DONE = object()
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,7 +97,31 @@ class BatchScheduler:
 
     # --- the batching thread -------------------------------------------------------------------
 
+    @torch.no_grad()
+    def warm_up(self) -> int:
+        """Runs the forward once at every row count a tick can have (1 to 2 x max_batch: a job is one
+        row, two with guidance), so that a CUDA-graphed network (cuda_graphs.py) captures its graphs
+        now and not while users wait: a capture costs a few eager forwards, tens of ms at this size.
+        Nothing to do for a network run eagerly. Returns the row counts run."""
+        pipe = self.pipe
+        if not isinstance(pipe.net, GraphedDiT):
+            return 0
+        cfg = pipe.dit.cfg
+        rows_max = 2 * self.max_batch
+        ids = torch.tensor([tokenize([])] * rows_max, device=pipe.device)
+        with torch.autocast(pipe.device.type, dtype=torch.bfloat16, enabled=pipe.device.type == "cuda"):
+            text, pooled, mask = pipe.dit.encode_text(ids)  # as submit() makes them: same dtypes
+            z = torch.zeros(rows_max, cfg.latent_channels, *cfg.latent_size, device=pipe.device)
+            t = torch.full((rows_max,), 0.5, device=pipe.device)
+            for rows in range(1, rows_max + 1):
+                pipe.net(z[:rows], t[:rows], text[:rows], pooled[:rows], mask[:rows])
+        return rows_max
+
     def _loop(self) -> None:
+        try:
+            self.warm_up()
+        except Exception:  # a GPU that cannot capture still batches, eagerly
+            log.warning("batcher warm-up failed; graphs will be captured on first use", exc_info=True)
         active: list[_Slot] = []
         while True:
             if not active:  # idle: wait for a job, then a moment for others arriving with it

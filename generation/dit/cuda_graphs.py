@@ -7,7 +7,8 @@ which optional inputs are given, autocast state) on first use and replays it aft
 forward. Inputs are copied into the graph's own buffers and the output copied out, so callers see
 an ordinary function; the kernels are the eager ones, so the result is the eager result.
 
-Eager instead of a graph: on the CPU, with autograd on (training), past `max_graphs` signatures,
+Eager instead of a graph: on the CPU, with autograd on (training), past `max_graphs` signatures
+(the batcher alone uses up to 2 x its batch: one per row count, captured ahead by its warm-up),
 and for a signature whose capture failed (logged once). One lock serialises replays: the worker's
 batching thread and a solo job (remix, cameo) may call from two threads, and a graph's buffers
 hold one call's inputs at a time.
@@ -68,7 +69,7 @@ class _Graph:
 class GraphedDiT:
     """Calls like the DiT's forward(z_t, t, text, pooled, text_mask, reference, known, known_mask)."""
 
-    def __init__(self, dit: nn.Module, max_graphs: int = 64):
+    def __init__(self, dit: nn.Module, max_graphs: int = 128):
         self.dit, self.max_graphs = dit, max_graphs
         self._graphs: dict[tuple, _Graph | None] = {}  # None: capture failed, run eager
         self._lock = threading.Lock()

@@ -79,3 +79,30 @@ def test_a_cancelled_job_leaves_the_batch_and_the_others_finish(batching):
 def test_bad_arguments_are_refused_before_joining(batching):
     with pytest.raises(ValueError, match="steps"):
         next(batching.iter_generate("a red circle", seed=1, steps=500))
+
+
+def test_warm_up_covers_every_signature_a_tick_uses(tiny_pipeline):
+    """With a CUDA-graphed network the batcher's warm-up runs the forward at every row count first, so
+    no graph is captured while users wait: each tick's inputs (shapes, dtypes, autocast) must be among
+    the warm-up's. Here on the CPU the wrapper runs eagerly and records what it is called with."""
+    import copy
+
+    from generation.dit import cuda_graphs
+
+    seen = []
+
+    class Recording(cuda_graphs.GraphedDiT):
+        def __call__(self, *args, **kwargs):
+            names = cuda_graphs.ARG_NAMES[:len(args)]
+            seen.append(cuda_graphs._signature({**dict.fromkeys(cuda_graphs.ARG_NAMES), **dict(zip(names, args)),
+                                                **kwargs}))
+            return super().__call__(*args, **kwargs)
+
+    pipe = copy.copy(tiny_pipeline)
+    pipe.net = Recording(pipe.dit)
+    batching = BatchingPipeline(pipe, max_batch=3)
+    run_together(batching, JOBS[:3])  # guided (2 rows) and unguided (1 row) jobs together
+    warm = set(seen[:6])
+    assert len(warm) == 6 and pipe.net.eager_calls >= 6  # rows 1..6 for a batch of 3 jobs
+    assert all(sig in warm for sig in seen[6:])
+    assert {sig[0][0][0] for sig in seen[6:]} - {1, 2}  # ticks ran more than one job's rows
