@@ -1,15 +1,17 @@
 """Where the compiled Wan-size step's non-attention time goes, kernel by kernel (issue 9's levers).
 
-    python3 benchmarks/dit/probe_step_kernels.py --out probe.json    # on the GPU machine
+    python3 benchmarks/dit/probe_step_kernels.py --out probe.json    # on the GPU machine (~1 min)
 
-1. Reductions: compiles one DiT block (the 1.3B config, cuDNN attention) with wide-row reductions
-   (inductor_tuning.py) and records, for every reduction inductor generates, its row width, its
-   reduction hint and whether it stayed persistent; then profiles the block and lists each fused
-   element-wise kernel's time a call and the bandwidth that implies (its bytes from inductor's own
-   count, when it reports one).
-2. GEMMs: the step's four product shapes (qkv, a 1536-wide projection, the MLP's first product with
-   its tanh-GELU and the second), cuBLASLt as the compiled step runs them against inductor's
-   max-autotune Triton templates (the best of its configs), timed in turns.
+1. The fused residual + LayerNorm kernel (generation/dit/residual_norm.py) alone, both of the block's
+   variants, over launch settings, against torch.compile of the same ops, with its error against
+   the eager ops. One call per CUDA-event pair: host overhead is in these times; (2) has the kernel's.
+2. One DiT block (the 1.3B config, cuDNN attention) compiled with wide-row reductions
+   (inductor_tuning.py), without and with that kernel: every reduction inductor generates (row width,
+   reduction hint, persistent or looped) and every kernel's time a call (torch.profiler).
+3. GEMMs: the step's four product shapes (qkv, a 1536-wide projection, the MLP's first product with
+   its tanh-GELU and the second), cuBLASLt as the compiled step calls it against other ways to reach
+   cuBLAS(Lt) (no bias, transposed, padded rows, cuBLAS), timed in turns; --triton-gemm adds
+   inductor's max-autotune Triton templates (minutes of tuning).
 """
 
 from __future__ import annotations
