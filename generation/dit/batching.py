@@ -87,7 +87,7 @@ class BatchScheduler:
         if reading.cameos:
             raise ValueError("cameo prompts are not batched")
         words = [tokenize(reading.words)] + ([tokenize([])] if guidance != 1.0 else [])
-        ids = torch.tensor(words, device=pipe.device)
+        ids = pipe.to_device(torch.tensor(words))  # no wait for the batch's GPU work (to_device)
         with torch.autocast(pipe.device.type, dtype=torch.bfloat16, enabled=pipe.device.type == "cuda"):
             text, pooled, mask = pipe.dit.encode_text(ids)
         slot = _Slot(text, pooled, mask, guidance, pipe._noise(seed),
