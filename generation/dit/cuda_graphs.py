@@ -104,12 +104,6 @@ class GraphedDiT:
             torch.cuda.synchronize()
             return None
 
-    def reset(self) -> None:
-        """Drops every graph (after the weights are replaced: a graph reads the tensors it was
-        captured with, which load_state_dict updates in place, but a new module would not be seen)."""
-        with self._lock:
-            self._graphs.clear()
-
 
 def wants_cuda_graphs(device: torch.device, setting: str | None) -> bool:
     """Graphs on a CUDA device unless SPACETIME_CUDA_GRAPHS is "0" (debugging: eager kernels show
