@@ -4,9 +4,9 @@
 Why: at the Wan-1.3B size the hidden state is 32,760 x 1,536 bf16 (100 MB), and each of these
 steps reads x and y and writes x and h: 400 MB, ~93 us at the H200's ~4.3 TB/s. torch.compile's
 fused kernels for the two of them inside a block took 157 and 132 us (one block on an H200,
-benchmarks/dit/results/probe_step_kernels.json): a looped reduction that reads the row twice for one,
-a persistent one with a small launch for the other. This kernel keeps each 1,536-wide row in
-registers: one read of x and y, one write of each output.
+benchmarks/dit/results/probe_step_kernels.json): 2.6 and 3.0 TB/s, the second a looped reduction
+that reads each row twice. This kernel keeps each 1,536-wide row in registers: one read of x and y,
+one write of each output; 96 us a call in the same profile (benchmarks/dit/README.md, session 12).
 
 The math is the block's eager bf16 ops, rounded where they round: gate * y, then the sum, then
 LayerNorm (fp32 statistics), then either the affine weight and bias (one rounding, as
