@@ -11,7 +11,7 @@
 3. GEMMs: the step's four product shapes (qkv, a 1536-wide projection, the MLP's first product with
    its tanh-GELU and the second), cuBLASLt as the compiled step calls it against other ways to reach
    cuBLAS(Lt) (no bias, transposed, padded rows, cuBLAS), timed in turns; --triton-gemm adds
-   inductor's max-autotune Triton templates (minutes of tuning).
+   inductor's max-autotune Triton templates, --quack quack's CuTe-DSL GEMMs (minutes of tuning each).
 """
 
 from __future__ import annotations
@@ -122,7 +122,17 @@ def gemm_variants(x, w, b, gelu: bool) -> dict:
             "cublas_not_lt": lib("cublas", lambda: act(F.linear(x, w, b)))}
 
 
-def gemm_probe(reps: int, triton: bool) -> dict:
+def quack_variant(x, w, b, gelu: bool):
+    """quack's CuTe-DSL GEMM (quack-kernels, carried with FA4: fa4_carry.sh), autotuned over its SM90
+    tile configs on first call (JIT: minutes), bias and tanh-GELU in its epilogue."""
+    from quack.gemm_interface import gemm, gemm_act
+
+    if gelu:
+        return lambda: gemm_act(x, w.t(), bias=b, activation="gelu_tanh_approx", store_preact=False, tuned=True)[1]
+    return lambda: gemm(x, w.t(), bias=b, tuned=True)
+
+
+def gemm_probe(reps: int, triton: bool, quack: bool = False) -> dict:
     """cuBLASLt as the step calls it against other ways to reach cuBLAS(Lt), and optionally
     inductor's max-autotune Triton templates (session 12, first run: slower at every shape)."""
     from torch._inductor import config as inductor_config
@@ -145,12 +155,22 @@ def gemm_probe(reps: int, triton: bool) -> dict:
                 triton_mm = torch.compile(plain, dynamic=False)
                 triton_mm(x, w, b)
             fns["triton_autotuned"] = functools.partial(triton_mm, x, w, b)
+        errors = {}
+        if quack:
+            try:
+                fn = quack_variant(x, w, b, gelu)
+                got, want = fn().float(), fns["linear_bias (as compiled)"]().float()
+                errors["quack_rel_err"] = float((got - want).norm() / want.norm())
+                fns["quack_tuned"] = fn
+            except Exception as exc:  # noqa: BLE001 - not importable here, or no config for this shape
+                errors["quack_error"] = repr(exc)[:300]
         times = interleaved(fns, reps)
         flops = 2 * m * k * n
         out[name] = {kind: {"ms": v["median_s"] * 1e3, "tflops": flops / v["median_s"] / 1e12}
                      for kind, v in times.items()}
-        print(name + ": " + ", ".join(f"{kind} {v['tflops']:.0f}" for kind, v in out[name].items()) + " TFLOP/s",
-              flush=True)
+        out[name].update(errors)
+        print(name + ": " + ", ".join(f"{kind} {v['tflops']:.0f}" for kind, v in out[name].items()
+                                      if isinstance(v, dict)) + " TFLOP/s", errors, flush=True)
     return out
 
 
@@ -199,6 +219,8 @@ def main() -> None:
     ap.add_argument("--skip-gemm", action="store_true")
     ap.add_argument("--skip-block", action="store_true")
     ap.add_argument("--triton-gemm", action="store_true", help="also inductor's max-autotune Triton templates")
+    ap.add_argument("--quack", action="store_true",
+                    help="also quack's autotuned CuTe-DSL GEMMs (carry FA4's wheels: fa4_carry.sh install)")
     args = ap.parse_args()
     res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__}
     res["residual_norm"] = residual_norm_probe(args.reps)
@@ -208,7 +230,7 @@ def main() -> None:
         residual_norm.USE_ON_CUDA = True
     Path(args.out).write_text(json.dumps(res, indent=1))
     if not args.skip_gemm:
-        res["gemm"] = gemm_probe(args.reps, args.triton_gemm)
+        res["gemm"] = gemm_probe(args.reps, args.triton_gemm, args.quack)
     Path(args.out).write_text(json.dumps(res, indent=1))
 
 
