@@ -152,7 +152,7 @@ def train_dit(args, vae: VideoVAE, device, log: Log, out: Path) -> None:
     budget = args.dit_minutes * 60
     window_t, window_clips, losses, cameo_losses = time.time(), 0, [], []
     split = ""
-    while time.time() - start < budget:
+    while time.time() - start < budget and not (args.dit_steps and step >= args.dit_steps):
         # one step per log line is timed on the device: data (render + encode) against the DiT's step,
         # to show where a faster run would come from
         timed = [torch.cuda.Event(enable_timing=True) for _ in range(3)] \
@@ -253,6 +253,8 @@ def main(argv=None) -> None:
     ap.add_argument("--vae-batch", type=int, default=32)
     ap.add_argument("--vae-lr", type=float, default=1e-3)
     ap.add_argument("--dit-minutes", type=float, default=6.0)
+    ap.add_argument("--dit-steps", type=int, default=0,
+                    help="stop after this many DiT steps even with time left (0: the time budget alone)")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--shift", type=float, default=3.0)
