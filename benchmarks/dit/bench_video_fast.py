@@ -1,9 +1,11 @@
 """Whole video, 480p 81 frames, 50 DPM-Solver++(2M) steps with CFG (one batch of 2): our exact bf16
-result against fp8 linears, first-block caching at several thresholds, and both; diffusers'
-compiled WanTransformer3DModel as the peer, in the same run (issue 9).
+result against fp8 linears, fp8 self-attention, both, first-block caching at several thresholds;
+diffusers' compiled WanTransformer3DModel as the peer, in the same run (issue 9).
 
     # on the GPU machine (diffusers carried as a wheel, see README.md here):
     python3 benchmarks/dit/bench_video_fast.py --out video_fast.json [--no-peer] [--eager-floor]
+    # fp8 attention needs FlashInfer (carry .fi, see bench_fp8_attention.py) and is asked for by name:
+    ... --variants fp8 fp8_attention fp8_attention_linears --thresholds --combined-threshold 0
 
 Every variant starts from the same noise and text. Our blocks are compiled one block at a time
 (one graph serves all 30; the cache needs to stop after the first block). Fidelity: PSNR of the
@@ -23,6 +25,7 @@ import bench_step
 import torch
 from common import WAN, cuda_time, matmul_ceiling, ours, peer_video, psnr, rel_err, video_inputs
 
+from generation.dit import fp8_attention
 from generation.dit.fp8 import fp8_linears
 from generation.dit.sampling import guided, sample_iter
 from generation.dit.step_cache import FirstBlockCache, run_block
@@ -46,6 +49,8 @@ def main() -> None:
     ap.add_argument("--combined-threshold", type=float, default=0.1, help="fp8 + cache at this threshold (0: not run)")
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--eager-floor", action="store_true")
+    ap.add_argument("--variants", nargs="*", default=["fp8"], choices=["fp8", "fp8_attention", "fp8_attention_linears"],
+                    help="fp8: the six wide linears of every block; fp8_attention: self-attention in e4m3")
     ap.add_argument("--steps", type=int, default=STEPS)
     args = ap.parse_args()
     torch._dynamo.config.cache_size_limit = 64
@@ -65,8 +70,19 @@ def main() -> None:
     noise, cond, uncond, text2, pooled2 = video_inputs()
 
     model = ours()
-    model_fp8 = copy.deepcopy(model)
-    res["fp8_linears"] = fp8_linears(model_fp8)
+    variants = {"bf16": model}
+    for name in args.variants:
+        variants[name] = copy.deepcopy(model)
+        if name in ("fp8", "fp8_attention_linears"):
+            res["fp8_linears"] = fp8_linears(variants[name])
+        if name.startswith("fp8_attention"):
+            for block in variants[name].blocks:
+                block.attn.kernel = "fp8"
+    probe = torch.empty(1, device="cuda", dtype=torch.bfloat16)
+    with torch.no_grad():
+        res["fp8_attention_available"] = fp8_attention.available(probe)
+    if any(v.startswith("fp8_attention") for v in args.variants) and not res["fp8_attention_available"]:
+        raise SystemExit("fp8 attention asked for, but FlashInfer or an SM90 GPU is missing")
     block_fn = torch.compile(run_block)
 
     def runner(dit, threshold, fn=block_fn):
@@ -92,23 +108,27 @@ def main() -> None:
         # warm-up and one-step timing and error, batch of 2 (CFG)
         zz, tt = torch.cat([noise, noise]), torch.full((2,), 0.7, device="cuda")
         steps = {}
-        for name, dit in (("bf16", model), ("fp8", model_fp8)):
+        for name, dit in variants.items():
             t0 = time.time()
             steps[name] = runner(dit, 0)(zz, tt, text2, pooled2).float()
             res[f"compile_s_{name}"] = time.time() - t0
             r = cuda_time(lambda d=dit: runner(d, 0)(zz, tt, text2, pooled2), reps=5)
             res[f"step_b2_{name}"] = r
             print(f"step b2 {name}: {r['median_s']*1e3:.1f} ms (compile {res[f'compile_s_{name}']:.0f} s)", flush=True)
-        res["step_fp8_vs_bf16_rel_err"] = rel_err(steps["fp8"], steps["bf16"])
-        print(f"one step fp8 vs bf16 rel err {res['step_fp8_vs_bf16_rel_err']:.4f}", flush=True)
+        for name in args.variants:
+            res[f"step_{name}_vs_bf16_rel_err"] = rel_err(steps[name], steps["bf16"])
+            res[f"step_{name}_vs_bf16_speedup"] = res["step_b2_bf16"]["median_s"] / res[f"step_b2_{name}"]["median_s"]
+            print(f"one step {name} vs bf16: rel err {res[f'step_{name}_vs_bf16_rel_err']:.4f}, "
+                  f"{res[f'step_{name}_vs_bf16_speedup']:.3f}x", flush=True)
         save()
 
         ref = video("bf16_exact", runner(model, 0))
-        video("fp8", runner(model_fp8, 0), ref)
+        for name in args.variants:
+            video(name, runner(variants[name], 0), ref)
         for th in args.thresholds:
             video(f"bf16_cache_{th:g}", runner(model, th), ref)
-        if args.combined_threshold > 0:
-            video(f"fp8_cache_{args.combined_threshold:g}", runner(model_fp8, args.combined_threshold), ref)
+        if args.combined_threshold > 0 and "fp8" in variants:
+            video(f"fp8_cache_{args.combined_threshold:g}", runner(variants["fp8"], args.combined_threshold), ref)
         if args.eager_floor:
             video("bf16_eager", runner(model, 0, run_block), ref)
 

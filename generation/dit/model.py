@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import fa4_attention, qk_norm_rope, residual_norm
+from . import fa4_attention, fp8_attention, qk_norm_rope, residual_norm
 from .reference import ReferenceEmbedder
 from .text import MAX_TOKENS, TextEncoder
 
@@ -42,7 +42,9 @@ class DiTConfig:
     rope_split: tuple[int, int, int] | None = None  # head-dim channels for (t, h, w); None: auto
     reference: bool = False  # cameo picture as in-context tokens (reference.py)
     frame_condition: bool = False  # known latent frames as an extra input (extend; see FrameConditioner)
-    attention: str = "sdpa"  # attention kernel: "sdpa" (torch's) or "fa4" (fa4_attention.py; Hopper+)
+    # attention kernel: "sdpa" (torch's), "fa4" (fa4_attention.py; Hopper+) or "fp8" (fp8_attention.py:
+    # self-attention in e4m3 on Hopper, cross-attention as "fa4")
+    attention: str = "sdpa"
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -145,7 +147,7 @@ def mlp_forward(mlp: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
 # Block
 
 
-ATTENTION_KERNELS = ("sdpa", "fa4")
+ATTENTION_KERNELS = ("sdpa", "fa4", "fp8")
 
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel: str = "sdpa",
@@ -153,7 +155,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel: str = "sdp
     """softmax(q k^T / sqrt(hd)) v over (B, N, heads, hd) inputs (any strides with the last dim
     contiguous) -> (B, N, heads, hd). Tokens-major throughout: the layout the fused qkv product
     gives and FA4 reads, so no head transposes are copied. mask: (B, 1, 1, L) True = attend (SDPA)."""
-    if kernel == "fa4" and mask is None and fa4_attention.available(q.device):
+    if kernel in ("fa4", "fp8") and mask is None and fa4_attention.available(q.device):
         return fa4_attention.fa4_attention(q, k, v)
     out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask)
     return out.transpose(1, 2)  # (B, h, N, hd) -> (B, N, h, hd)
@@ -184,7 +186,12 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, rope: Rope3D) -> torch.Tensor:
         b, n, w = x.shape
-        return self.proj(attend(*self.normalized_qkv(x, rope), self.kernel).reshape(b, n, w))
+        q, k, v = self.normalized_qkv(x, rope)
+        if self.kernel == "fp8" and fp8_attention.available(q):
+            out = fp8_attention.attend(q, k, v, self.q_norm.weight, self.k_norm.weight)
+        else:
+            out = attend(q, k, v, self.kernel)
+        return self.proj(out.reshape(b, n, w))
 
 
 class CrossAttention(nn.Module):
