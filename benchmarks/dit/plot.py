@@ -19,6 +19,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def main() -> None:
     step = json.loads((RESULTS / "step.json").read_text())
     video = json.loads((RESULTS / "video_fast.json").read_text())
+    video13 = json.loads((RESULTS / "video_fast_fp8_attention.json").read_text())  # fp8 self-attention
     batching = json.loads((RESULTS / "batching.json").read_text())  # the product: CUDA-graphed forward
     batching_eager = json.loads((RESULTS / "batching_eager.json").read_text())  # session 6, before graphs
     session11 = json.loads((RESULTS / "step_session11.json").read_text())
@@ -32,11 +33,12 @@ def main() -> None:
     ax = axes[0]
     kernels = attention_kernels()
     ax.barh(list(kernels), list(kernels.values()),
-            color=["tab:green" if "FA4" in n else "tab:gray" if "ours" in n else "tab:orange" for n in kernels])
+            color=["tab:purple" if "fp8" in n else "tab:green" if "FA4" in n else "tab:gray" if "ours" in n
+                   else "tab:orange" for n in kernels])
     ceiling = session11["matmul_ceiling_tflops"]  # the machine most of these kernels were timed on
     ax.axvline(ceiling, color="k", ls="--", lw=1)
     ax.text(ceiling, 0.5, f" bf16 matmul\n {ceiling:.0f}\n (session 11)", fontsize=8, ha="left")
-    ax.set_xlim(0, ceiling * 1.12)
+    ax.set_xlim(0, max(ceiling, *kernels.values()) * 1.12)
     for i, v in enumerate(kernels.values()):
         ax.text(v + 5, i, f"{v:.0f}", va="center", fontsize=8)
     ax.set_xlabel("TFLOP/s, one layer's self-attention (32,760 tokens, 12x128)")
@@ -75,20 +77,27 @@ def main() -> None:
     secs += [video10["runs"]["dpm2m_50"]["seconds"], video10["diffusers_compiled_seconds"],
              video11["runs"]["dpm2m_50"]["seconds"], video11["diffusers_compiled_seconds"],
              fa4_video["runs"]["dpm2m_50"]["seconds"], fa4_video["diffusers_compiled_seconds"]]
-    bars = ax.barh(labels, secs, color=["tab:blue"] * len(runs) + ["tab:orange"] + ["tab:green", "tab:orange"] * 3)
+    labels += ["ours bf16, cuDNN (session 13)", "ours, fp8 self-attention (session 13)", "diffusers compiled (session 13)"]
+    secs += [video13["runs"]["bf16_exact"]["seconds"], video13["runs"]["fp8_attention"]["seconds"],
+             video13["diffusers_compiled_video_s"]]
+    bars = ax.barh(labels, secs, color=["tab:blue"] * len(runs) + ["tab:orange"] + ["tab:green", "tab:orange"] * 3
+                   + ["tab:blue", "tab:purple", "tab:orange"])
     for bar, name in zip(bars, labels):
         r = runs.get(name)
         text = "" if r is None else ("exact" if r["psnr_db"] == float("inf") else f"{r['psnr_db']:.1f} dB")
         if name == "ours bf16 + FA4 (session 10)":
             text = f"{video10['video_psnr_db']:.1f} dB vs plain cuDNN"
+        if name == "ours, fp8 self-attention (session 13)":
+            text = f"{video13['runs']['fp8_attention']['psnr_db']:.1f} dB, {video13['video_ratio_vs_diffusers_compiled']:.3f}x"
         if r is not None and "cache" in name:
             text += f", skipped {r['forwards'] - r['full_forwards']}/{r['forwards']} forwards"
         ax.text(bar.get_width() + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
     ax.set_xlim(0, max(secs) * 1.25)
     ax.set_xlabel("seconds per video (50 steps, CFG)")
     best = min(video["video_ratio_vs_diffusers_compiled"], fa4_video["video_ratio_vs_diffusers_compiled"],
+               video13["video_ratio_vs_diffusers_compiled"],
                video10["video_ratio_vs_diffusers_compiled"], video11["video_ratio_vs_diffusers_compiled"])
-    ax.set_title(f"Whole video: best >= 30 dB {best:.2f}x diffusers compiled (target 0.5)")
+    ax.set_title(f"Whole video: best at >= 30 dB {best:.3f}x diffusers compiled (target 0.5)", fontsize=9)
 
     ax = axes[3]
     users = list(batching["batched"])
@@ -151,6 +160,7 @@ def attention_kernels() -> dict[str, float]:
     fa4_run = json.loads((RESULTS / "attention_fa4.json").read_text())["batches"]["1"]
     flashinfer = json.loads((RESULTS / "attention_flashinfer_fa3.json").read_text())
     sweep = json.loads((RESULTS / "step_session11_run1_sweeps.json").read_text())["fa4_sweep"]["settings"]
+    fp8 = json.loads((RESULTS / "fp8_attention.json").read_text())["rows"]
     best_triton = max((r["tflops"] for n, r in triton_run.items() if n.startswith("triton") and "tflops" in r))
     jax_best = max(r.get("tflops", 0) for r in jax_run["jax_mosaic_fa3_n32768"].values())
     return {"torch SDPA FlashAttention-2": triton_run["sdpa_flash"]["tflops"],
@@ -159,7 +169,8 @@ def attention_kernels() -> dict[str, float]:
             "JAX Mosaic FA3 (fp16, 32,768)": jax_best,
             "FlashAttention-4 SM90 (FA4), 128x128": fa4_run["fa4_128x128_rs"]["tflops"],
             "FlashInfer FA3 port (session 11)": flashinfer["rows"]["self"]["flashinfer_fa3"]["tflops"],
-            "FA4, 192x128 tiles (session 11)": sweep["192x128"]["tflops"]}
+            "FA4, 192x128 tiles (session 11)": sweep["192x128"]["tflops"],
+            "fp8 (e4m3), FlashInfer FA3, with quantization (s. 13)": fp8["fp8_path_compiled"]["tflops"]}
 
 
 if __name__ == "__main__":

@@ -137,7 +137,8 @@ def mlp_forward(mlp: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     fc1, act, fc2 = mlp
     # inference only (training keeps the plain ops and their autograd); never on CPU, whose
     # _addmm_activation uses the exact GELU, not tanh
-    if FUSED_GELU_ON_CUDA and x.is_cuda and not torch.is_grad_enabled():
+    # (and only for a plain bf16 nn.Linear: fp8.py's Fp8Linear keeps its own e4m3 product)
+    if FUSED_GELU_ON_CUDA and type(fc1) is nn.Linear and x.is_cuda and not torch.is_grad_enabled():
         h = torch._addmm_activation(fc1.bias, x.reshape(-1, x.shape[-1]), fc1.weight.t(), use_gelu=True)
         return fc2(h.view(*x.shape[:-1], -1))
     return fc2(act(fc1(x)))

@@ -339,6 +339,6 @@ class Pipeline:
 @functools.lru_cache(maxsize=1)
 def get_pipeline() -> Pipeline:
     """The process-wide pipeline (a GPU worker loads it once). SPACETIME_WEIGHTS overrides the folder,
-    SPACETIME_DEVICE the device, SPACETIME_ATTENTION the self-attention kernel ("sdpa" or "fa4")."""
+    SPACETIME_DEVICE the device, SPACETIME_ATTENTION the self-attention kernel ("sdpa", "fa4" or "fp8")."""
     return Pipeline.load(os.environ.get("SPACETIME_WEIGHTS", WEIGHTS_DIR), os.environ.get("SPACETIME_DEVICE"),
                          os.environ.get("SPACETIME_ATTENTION", "sdpa"))

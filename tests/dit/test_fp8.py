@@ -2,6 +2,7 @@
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
@@ -48,3 +49,24 @@ def test_fp8_linears_converts_the_wide_products_of_every_block():
     with torch.no_grad():
         exact, quick = dit(z, t, text, text.mean(1)), fp8(z, t, text, text.mean(1))
     assert 0 < rel(quick, exact) < 0.1
+
+
+@pytest.mark.skipif(not (torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 9),
+                    reason="fp8 products need a Hopper-class GPU")
+def test_fp8_mlp_keeps_its_own_product_on_the_gpu():
+    """On CUDA the plain MLP fuses its first product with the GELU (model.mlp_forward); an Fp8Linear
+    there must run its e4m3 product instead (that fusion once took its fp8 weight as bf16)."""
+    torch.manual_seed(3)
+    dit = DiT(make_config("tiny", external_text=True, text_width=32)).eval()
+    for p in dit.parameters():
+        p.data.normal_(0, 0.1)
+    dit = dit.cuda().to(torch.bfloat16)
+    fp8 = copy.deepcopy(dit)
+    fp8_linears(fp8)
+    z = torch.randn(2, 8, 8, 16, 16, device="cuda", dtype=torch.bfloat16)
+    t, text = torch.tensor([0.3, 0.9], device="cuda"), torch.randn(2, 5, 32, device="cuda", dtype=torch.bfloat16)
+    with torch.no_grad():
+        exact = dit(z, t, text, text.mean(1)).float()
+        quick = fp8(z, t, text, text.mean(1)).float()
+        compiled = torch.compile(fp8)(z, t, text, text.mean(1)).float()
+    assert 0 < rel(quick, exact) < 0.1 and rel(compiled, quick) < 0.02
