@@ -11,6 +11,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from generation.dit import fp8_attention as fa8
 from generation.dit import text
 from generation.dit.model import DiT, Rope3D, SelfAttention, make_config
+from generation.dit.pipeline import WEIGHTS_DIR, Pipeline
 
 with torch.no_grad():  # the kernel is for inference only
     GPU = torch.cuda.is_available() and fa8.available(torch.empty(1, device="cuda", dtype=torch.bfloat16))
@@ -149,3 +150,12 @@ def test_model_in_fp8_stays_close_to_bf16_on_the_gpu():
         ref, out = base(z, t, tokens, pooled, mask).float(), fp8(z, t, tokens, pooled, mask).float()
     err = float((out - ref).norm() / ref.norm())
     assert 0 < err < 0.1
+
+
+def test_pipeline_takes_fp8_and_runs_it_as_sdpa_on_cpu():
+    pipe = Pipeline.load(WEIGHTS_DIR, "cpu", attention="fp8")
+    assert {b.attn.kernel for b in pipe.dit.blocks} == {"fp8"}
+    plain = Pipeline.load(WEIGHTS_DIR, "cpu")
+    a = pipe.generate("a red circle moves right", steps=2, seed=3).frames
+    b = plain.generate("a red circle moves right", steps=2, seed=3).frames
+    assert a.shape == b.shape and (a == b).all()
