@@ -42,6 +42,20 @@ def shapes(n: int, heads: int, d: int, text_len: int) -> dict:
     return {"self": (q, k, v), "cross": (q, *kv_text.unbind(1))}
 
 
+def save_aot(folder: str) -> list[str]:
+    """Copies the modules FlashInfer built this run into `folder` in its AOT layout (<name>/<name>.so):
+    carried back as .fi/aot, flashinfer_carry.sh install puts them where FlashInfer loads them unbuilt."""
+    from flashinfer.jit import env as fi_env
+
+    saved = []
+    for so in fi_env.FLASHINFER_JIT_DIR.glob("*/*.so"):
+        dest = Path(folder) / so.parent.name
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(so, dest)
+        saved.append(so.parent.name)
+    return saved
+
+
 def sdpa(q, k, v):
     q, k, v = (t.unsqueeze(0).transpose(1, 2) for t in (q, k, v))  # (1, H, N, D) views
     return torch.nn.functional.scaled_dot_product_attention(q, k, v)[0].transpose(0, 1)
@@ -101,13 +115,7 @@ def main() -> None:
             err = f"  err {row['rel_err_vs_cudnn']:.2e}" if "rel_err_vs_cudnn" in row else ""
             print(f"{shape:5s} {name:18s} {stats}{err}", flush=True)
     if args.save_aot and flashinfer is not None:
-        saved = []
-        for so in fi_env.FLASHINFER_JIT_DIR.glob("*/*.so"):  # <name>/<name>.so, FlashInfer's AOT layout
-            dest = Path(args.save_aot) / so.parent.name
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(so, dest)
-            saved.append(so.parent.name)
-        result["saved_aot"] = saved
+        result["saved_aot"] = save_aot(args.save_aot)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
 

@@ -22,7 +22,7 @@ import json
 import time
 
 import torch
-from bench_flashinfer import short_error
+from bench_flashinfer import save_aot, short_error
 from common import attention_flops, cuda_time, inputs, ours, rel_err
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
@@ -136,17 +136,7 @@ def main() -> None:
         print(f"speed-up vs cuDNN bf16: kernel {res['fp8_kernel_speedup_vs_cudnn']:.2f}x, "
               f"compiled path {res['fp8_path_compiled_speedup_vs_cudnn']:.2f}x", flush=True)
     if args.save_aot:
-        import shutil
-        from pathlib import Path
-
-        from flashinfer.jit import env as fi_env
-        saved = []
-        for so in fi_env.FLASHINFER_JIT_DIR.glob("*/*.so"):  # <name>/<name>.so, FlashInfer's AOT layout
-            dest = Path(args.save_aot) / so.parent.name
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(so, dest)
-            saved.append(so.parent.name)
-        res["saved_aot"] = saved
+        res["saved_aot"] = save_aot(args.save_aot)
     save()
 
 
