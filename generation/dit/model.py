@@ -185,14 +185,15 @@ class SelfAttention(nn.Module):
             q, k = rope(self.q_norm(qkv[:, :, 0])), rope(self.k_norm(qkv[:, :, 1]))
         return q, k, qkv[:, :, 2]
 
+    def attend_heads(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """This layer's kernel over normalized q, k and v (B, N, heads, hd) -> (B, N, heads, hd)."""
+        if self.kernel == "fp8" and fp8_attention.available(q):
+            return fp8_attention.attend(q, k, v, self.q_norm.weight, self.k_norm.weight)
+        return attend(q, k, v, self.kernel)
+
     def forward(self, x: torch.Tensor, rope: Rope3D) -> torch.Tensor:
         b, n, w = x.shape
-        q, k, v = self.normalized_qkv(x, rope)
-        if self.kernel == "fp8" and fp8_attention.available(q):
-            out = fp8_attention.attend(q, k, v, self.q_norm.weight, self.k_norm.weight)
-        else:
-            out = attend(q, k, v, self.kernel)
-        return self.proj(out.reshape(b, n, w))
+        return self.proj(self.attend_heads(*self.normalized_qkv(x, rope)).reshape(b, n, w))
 
 
 class CrossAttention(nn.Module):

@@ -19,7 +19,6 @@ import copy
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 from .model import DiT, Rope3D, SelfAttention, modulate
 
@@ -33,7 +32,8 @@ def _all_to_all(x: torch.Tensor, group) -> torch.Tensor:
 
 
 class UlyssesSelfAttention(SelfAttention):
-    """SelfAttention over a rank's tokens, attending across all ranks' tokens (same parameters)."""
+    """SelfAttention over a rank's tokens, attending across all ranks' tokens (same parameters and
+    the same attention kernel as the single-GPU block: SDPA, FA4 or fp8)."""
 
     group = None
 
@@ -43,13 +43,13 @@ class UlyssesSelfAttention(SelfAttention):
         h, hd = self.heads, w // self.heads
         q, k, v = self.normalized_qkv(x, rope)  # (B, n_loc, h, hd) each
         qkv = torch.stack([q, k, v.type_as(q)])  # (3, B, n_loc, h, hd)
-        qkv = qkv.view(3, b, n_loc, p, h // p, hd).permute(3, 0, 1, 4, 2, 5)  # (P, 3, B, h/P, n_loc, hd)
+        qkv = qkv.view(3, b, n_loc, p, h // p, hd).permute(3, 0, 1, 2, 4, 5)  # (P, 3, B, n_loc, h/P, hd)
         qkv = _all_to_all(qkv, self.group)  # [j] = rank j's tokens of my heads
-        q, k, v = qkv.permute(1, 2, 3, 0, 4, 5).reshape(3, b, h // p, p * n_loc, hd)  # (B, h/P, N, hd) each
-        out = F.scaled_dot_product_attention(q, k, v)  # (B, h/P, N, hd)
-        out = out.view(b, h // p, p, n_loc, hd).permute(2, 0, 1, 3, 4)  # (P, B, h/P, n_loc, hd)
+        q, k, v = qkv.permute(1, 2, 0, 3, 4, 5).reshape(3, b, p * n_loc, h // p, hd)  # (B, N, h/P, hd) each
+        out = self.attend_heads(q, k, v)  # (B, N, h/P, hd), tokens-major as every kernel takes it
+        out = out.reshape(b, p, n_loc, h // p, hd).transpose(0, 1)  # (P, B, n_loc, h/P, hd)
         out = _all_to_all(out, self.group)  # [j] = my tokens of rank j's heads
-        out = out.permute(1, 3, 0, 2, 4).reshape(b, n_loc, w)  # (B, n_loc, h*hd) in head order
+        out = out.permute(1, 2, 0, 3, 4).reshape(b, n_loc, w)  # (B, n_loc, h*hd) in head order
         return self.proj(out)
 
 
