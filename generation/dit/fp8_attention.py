@@ -6,6 +6,8 @@ twice the bf16 rate. FA4's fp8 path is for Blackwell only and torch's SDPA has n
 returns bf16. The model asks for it with `DiTConfig(attention="fp8")` (self-attention only: the
 cross-attention onto 512 text tokens is <1% of the FLOPs and stays on FA4 or SDPA); elsewhere (no
 FlashInfer, not an SM90 GPU, training, not bf16) the block runs the bf16 kernels, the same math.
+Install with `pip install -e ".[cuda]"`; FlashInfer builds the kernel with the machine's CUDA toolkit
+(nvcc) on its first call for a head size (75 s on the H200) and caches it under ~/.cache/flashinfer.
 
 Scales, so that no pass over q and k is spent finding them: q and k come out of an RMSNorm over the
 head dimension (weight w) and RoPE (a rotation of channel pairs), so every element is at most
