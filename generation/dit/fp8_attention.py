@@ -85,7 +85,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_norm_weight: tor
     b, _, h, d = q.shape
     scale_q = norm_rope_scale(q_norm_weight, d).expand(b, h).contiguous()
     scale_k = norm_rope_scale(k_norm_weight, d).expand(b, h).contiguous()
-    v_mean = v.float().mean(dim=1, keepdim=True)  # (B, 1, H, D)
+    v_mean = v.mean(dim=1, keepdim=True, dtype=torch.float32)  # (B, 1, H, D)
     centred = v.float() - v_mean
     scale_v = amax_scale(centred)
     out = fp8_attention(quantize(q, scale_q), quantize(k, scale_k), quantize(centred, scale_v), scale_q, scale_k,
