@@ -23,15 +23,16 @@ def test_unknown_kernel_is_refused():
         DiT(make_config("tiny", attention="xformers"))
 
 
-def test_fa4_model_on_cpu_equals_the_sdpa_model():
+@pytest.mark.parametrize("kernel", ["fa4", "fp8"])  # fp8: fp8_attention.py, tests in test_fp8_attention.py
+def test_gpu_kernel_model_on_cpu_equals_the_sdpa_model(kernel):
     torch.manual_seed(0)
     sdpa = DiT(make_config("tiny")).eval()
     with torch.no_grad():  # random weights: adaLN-Zero's initial gates would make every output 0
         for p in sdpa.parameters():
             p.normal_(0, 0.2)
-    fa4 = DiT(make_config("tiny", attention="fa4")).eval()
-    fa4.load_state_dict(sdpa.state_dict())
-    assert {b.attn.kernel for b in fa4.blocks} == {"fa4"}
+    other = DiT(make_config("tiny", attention=kernel)).eval()
+    other.load_state_dict(sdpa.state_dict())
+    assert {b.attn.kernel for b in other.blocks} == {kernel}
     cfg = sdpa.cfg
     z = torch.randn(2, cfg.latent_channels, *cfg.latent_size)
     t = torch.tensor([0.3, 0.8])
@@ -40,7 +41,7 @@ def test_fa4_model_on_cpu_equals_the_sdpa_model():
         tokens, pooled, mask = sdpa.encode_text(ids)
         out = sdpa(z, t, tokens, pooled, mask)
         assert out.abs().mean() > 0.01
-        assert torch.equal(fa4(z, t, tokens, pooled, mask), out)
+        assert torch.equal(other(z, t, tokens, pooled, mask), out)
 
 
 def test_op_shapes_under_fake_tensors():
