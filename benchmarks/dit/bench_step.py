@@ -43,6 +43,7 @@ from torch.nn.attention import sdpa_kernel
 
 from generation.dit import fa4_attention, inductor_tuning, qk_norm_rope, residual_norm
 from generation.dit import model as dit_model
+from generation.dit.cuda_graphs import GraphedDiT
 
 
 def diffusers_model(seed: int = 0):
@@ -85,6 +86,9 @@ def main() -> None:
                     help="then time ours' fastest and diffusers compiled in turns, N each: the headline ratio")
     ap.add_argument("--tune-elementwise", action="store_true",
                     help="compile ours with inductor's coordinate-descent tuning of its fused kernels (not the peer)")
+    ap.add_argument("--graph", action="store_true",
+                    help="with --fa4: also replay the compiled FA4 step as one CUDA graph (generation/dit/cuda_graphs.py); "
+                         "the faster of the two is the one timed in turns")
     ap.add_argument("--fa4", action="store_true",
                     help="also time ours with FlashAttention-4's self-attention (generation/dit/fa4_attention.py)")
     args = ap.parse_args()
@@ -227,6 +231,17 @@ def main() -> None:
             fa4_b1 = (fa4_variant if args.wide_rows == "ab" else "ours_compiled_fa4") + "_b1"
             if compiled_ours is None or (variants[fa4_b1]["median_s"] < variants["ours_compiled_b1"]["median_s"]):
                 compiled_ours = compiled_fa4  # what --video runs
+            if args.graph:
+                # The same compiled kernels replayed from one CUDA graph: no launches from the host and
+                # no gaps between kernels, one copy of the inputs in and of the output out.
+                graphed = GraphedDiT(compiled_fa4)
+                outs["ours_graphed_fa4"] = graphed(z[:1], t[:1], text[:1], pooled[:1]).float()
+                res["graphed_vs_compiled_fa4_rel_err"] = rel_err(outs["ours_graphed_fa4"], outs["ours_compiled_fa4"])
+                record("ours_compiled_fa4_graphed_b1", lambda: graphed(z[:1], t[:1], text[:1], pooled[:1]), 1)
+                record("ours_compiled_fa4_graphed_b2_cfg", lambda: graphed(z, t, text, pooled), 2)
+                res["graphs_captured"] = graphed.graphs
+                if variants["ours_compiled_fa4_graphed_b1"]["median_s"] < variants[fa4_b1]["median_s"]:
+                    compiled_ours = graphed
         if args.profile and compiled_ours is not None:
             res["profile"] = kernel_breakdown(lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]))
     save(res, variants, args.out)

@@ -20,6 +20,9 @@ def main() -> None:
     step = json.loads((RESULTS / "step.json").read_text())
     video = json.loads((RESULTS / "video_fast.json").read_text())
     video13 = json.loads((RESULTS / "video_fast_fp8_attention.json").read_text())  # fp8 self-attention
+    video14 = json.loads((RESULTS / "video_fast_fp8_linears.json").read_text())  # + fp8 linears, Triton quantization
+    session14 = json.loads((RESULTS / "step_session14.json").read_text())
+    summary = json.loads((RESULTS / "summary.json").read_text())
     batching = json.loads((RESULTS / "batching.json").read_text())  # the product: CUDA-graphed forward
     batching_eager = json.loads((RESULTS / "batching_eager.json").read_text())  # session 6, before graphs
     session11 = json.loads((RESULTS / "step_session11.json").read_text())
@@ -56,6 +59,9 @@ def main() -> None:
         turns = step["interleaved"]
         times["ours, in turns with diffusers"] = turns["ours"]["median_s"] * 1e3
         times["diffusers compiled, in turns"] = turns["diffusers_compiled"]["median_s"] * 1e3
+    turns = session14["interleaved"]
+    times["ours, in turns (session 14)"] = turns["ours"]["median_s"] * 1e3
+    times["diffusers compiled, in turns (session 14)"] = turns["diffusers_compiled"]["median_s"] * 1e3
     ax.barh(list(times), list(times.values()),
             color=["tab:orange" if n.startswith("diffusers") else "tab:blue" for n in times])
     ax.tick_params(axis="y", labelsize=7)
@@ -63,8 +69,10 @@ def main() -> None:
         ax.text(v + 5, i, f"{v:.0f}", va="center", fontsize=8)
     ax.set_xlim(0, max(times.values()) * 1.15)
     ax.set_xlabel("ms per step (H200, bf16, batch 1)")
-    ax.set_title(f"One step, Wan-1.3B config: ours/diffusers {step['step_ratio_vs_diffusers_compiled']:.3f}, "
-                 f"MFU {step['step_mfu'] * 100:.1f}%")
+    ratios = ", ".join(f"{r['ratio']:.3f}" for r in summary["step_runs"].values())
+    ax.set_title(f"One step, Wan-1.3B config: ours/diffusers in turns {ratios}\n"
+                 f"(median {summary['step_ratio_vs_diffusers_compiled']:.3f}); bars: session 12's run, MFU "
+                 f"{step['step_mfu'] * 100:.1f}%", fontsize=9)
 
     ax = axes[2]
     runs = video["runs"]
@@ -80,8 +88,12 @@ def main() -> None:
     labels += ["ours bf16, cuDNN (session 13)", "ours, fp8 self-attention (session 13)", "diffusers compiled (session 13)"]
     secs += [video13["runs"]["bf16_exact"]["seconds"], video13["runs"]["fp8_attention"]["seconds"],
              video13["diffusers_compiled_video_s"]]
+    labels += ["ours bf16, cuDNN (session 14)", "ours, fp8 attention + fp8 linears (session 14)",
+               "diffusers compiled (session 14)"]
+    secs += [video14["runs"]["bf16_exact"]["seconds"], video14["runs"]["fp8_attention_linears"]["seconds"],
+             video14["diffusers_compiled_video_s"]]
     bars = ax.barh(labels, secs, color=["tab:blue"] * len(runs) + ["tab:orange"] + ["tab:green", "tab:orange"] * 3
-                   + ["tab:blue", "tab:purple", "tab:orange"])
+                   + ["tab:blue", "tab:purple", "tab:orange"] * 2)
     for bar, name in zip(bars, labels):
         r = runs.get(name)
         text = "" if r is None else ("exact" if r["psnr_db"] == float("inf") else f"{r['psnr_db']:.1f} dB")
@@ -89,13 +101,16 @@ def main() -> None:
             text = f"{video10['video_psnr_db']:.1f} dB vs plain cuDNN"
         if name == "ours, fp8 self-attention (session 13)":
             text = f"{video13['runs']['fp8_attention']['psnr_db']:.1f} dB, {video13['video_ratio_vs_diffusers_compiled']:.3f}x"
+        if name == "ours, fp8 attention + fp8 linears (session 14)":
+            r14 = video14["runs"]["fp8_attention_linears"]
+            text = f"{r14['psnr_db']:.1f} dB, {r14['ratio_vs_diffusers_compiled']:.3f}x"
         if r is not None and "cache" in name:
             text += f", skipped {r['forwards'] - r['full_forwards']}/{r['forwards']} forwards"
         ax.text(bar.get_width() + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
     ax.set_xlim(0, max(secs) * 1.25)
     ax.set_xlabel("seconds per video (50 steps, CFG)")
     best = min(video["video_ratio_vs_diffusers_compiled"], fa4_video["video_ratio_vs_diffusers_compiled"],
-               video13["video_ratio_vs_diffusers_compiled"],
+               video13["video_ratio_vs_diffusers_compiled"], video14["video_ratio_vs_diffusers_compiled"],
                video10["video_ratio_vs_diffusers_compiled"], video11["video_ratio_vs_diffusers_compiled"])
     ax.set_title(f"Whole video: best at >= 30 dB {best:.3f}x diffusers compiled (target 0.5)", fontsize=9)
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import fa4_attention, fp8_attention, qk_norm_rope, residual_norm
+from . import fa4_attention, fp8, fp8_attention, qk_norm_rope, residual_norm
 from .reference import ReferenceEmbedder
 from .text import MAX_TOKENS, TextEncoder
 
@@ -138,6 +138,8 @@ def mlp_forward(mlp: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     # inference only (training keeps the plain ops and their autograd); never on CPU, whose
     # _addmm_activation uses the exact GELU, not tanh
     # (and only for a plain bf16 nn.Linear: fp8.py's Fp8Linear keeps its own e4m3 product)
+    if isinstance(fc2, fp8.Fp8Linear) and getattr(act, "approximate", None) == "tanh":
+        return fc2(fc1(x), gelu=True)  # the GELU rides in fc2's input quantization (fp8.py)
     if FUSED_GELU_ON_CUDA and type(fc1) is nn.Linear and x.is_cuda and not torch.is_grad_enabled():
         h = torch._addmm_activation(fc1.bias, x.reshape(-1, x.shape[-1]), fc1.weight.t(), use_gelu=True)
         return fc2(h.view(*x.shape[:-1], -1))

@@ -4,9 +4,10 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from generation.dit.fp8 import E4M3_MAX, Fp8Linear, fp8_linears, quantize_rows
+from generation.dit.fp8 import E4M3_MAX, Fp8Linear, fp8_linears, quantize_input, quantize_rows
 from generation.dit.model import DiT, make_config
 
 
@@ -35,6 +36,20 @@ def test_fp8_linear_matches_the_linear_within_fp8_error():
     assert rel(out, lin(x)) < 0.04
     nobias = nn.Linear(128, 80, bias=False)
     assert rel(Fp8Linear(nobias)(x), nobias(x)) < 0.04
+
+
+def test_fp8_linear_applies_the_gelu_to_its_input_when_asked():
+    """The MLP's second linear takes the first's output before the activation (model.mlp_forward):
+    gelu=True must be the product of tanh-GELU(x), bias included, in bf16 as in fp32."""
+    torch.manual_seed(4)
+    lin = nn.Linear(96, 40)
+    x = torch.randn(2, 30, 96) * 3
+    fp8 = Fp8Linear(lin)
+    assert torch.equal(fp8(x, gelu=True), fp8(F.gelu(x, approximate="tanh")))
+    assert rel(fp8(x, gelu=True), lin(F.gelu(x, approximate="tanh"))) < 0.04
+    lin16 = copy.deepcopy(lin).to(torch.bfloat16)
+    out16 = Fp8Linear(lin16)(x.to(torch.bfloat16), gelu=True)
+    assert out16.dtype == torch.bfloat16 and rel(out16.float(), lin(F.gelu(x, approximate="tanh"))) < 0.05
 
 
 def test_fp8_linears_converts_the_wide_products_of_every_block():
@@ -70,3 +85,20 @@ def test_fp8_mlp_keeps_its_own_product_on_the_gpu():
         quick = fp8(z, t, text, text.mean(1)).float()
         compiled = torch.compile(fp8)(z, t, text, text.mean(1)).float()
     assert 0 < rel(quick, exact) < 0.1 and rel(compiled, quick) < 0.02
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the Triton quantization kernel runs on CUDA")
+@pytest.mark.parametrize("width", [96, 1536, 8960])
+def test_triton_row_quantization_matches_the_plain_ops(width):
+    """fp8.quantize_input's one-pass kernel against quantize_rows: the same scales, the same e4m3
+    values (bar a rounding tie or two), with and without the GELU in front."""
+    torch.manual_seed(width)
+    x = (torch.randn(333, width, device="cuda") * torch.logspace(-2, 2, 333, device="cuda")[:, None]).to(torch.bfloat16)
+    with torch.no_grad():
+        for gelu in (False, True):
+            q, scale = quantize_input(x, gelu)
+            want_q, want_scale = quantize_rows(F.gelu(x, approximate="tanh") if gelu else x)
+            assert q.dtype == torch.float8_e4m3fn and scale.shape == (333, 1)
+            assert torch.allclose(scale, want_scale, rtol=1e-2 if gelu else 0, atol=0)
+            close = (q.float() * scale - want_q.float() * want_scale).abs() <= want_scale * 2 ** -3 * 448 / 16
+            assert close.float().mean() > 0.999
