@@ -106,9 +106,6 @@ def main() -> None:
     ap.add_argument("--users", default="1,4,16", help="comma-separated user counts; 'none' skips them")
     ap.add_argument("--lone-user-rounds", type=int, default=0,
                     help="R rounds of sequential and 1-user-batched runs in turns (--jobs each)")
-    ap.add_argument("--decode-rounds", type=int, default=0,
-                    help="then R rounds of 16 users with finished jobs decoded in the batching thread (before "
-                         "session 14) and in the reader's thread (now), in turns (--jobs each)")
     ap.add_argument("--out", default="batching.json")
     ap.add_argument("--lone-user-variants", action="store_true",
                     help="also time 1 user under variants of the hand-off (GIL switch interval, gather wait)")
@@ -139,25 +136,6 @@ def main() -> None:
                                      ticks=batching.scheduler.ticks - ticks0)
         print(f"{users:3d} users: {n} videos in {secs:.2f} s = {vph:,.0f} videos/hour "
               f"({res['batched'][users]['speedup_vs_sequential']:.2f}x sequential)", flush=True)
-    if args.decode_rounds:  # where a finished job is decoded, A/B in turns
-        out = res["decode_ab"] = {"users": 16, "rounds": []}
-        for _ in range(args.decode_rounds):
-            row = {}
-            for in_reader in (False, True):
-                batching.scheduler.decode_in_reader = in_reader
-                ticks0, rows0 = batching.scheduler.ticks, batching.scheduler.rows_run
-                secs = concurrent(batching, 16, max(1, args.jobs // 16))
-                ticks = batching.scheduler.ticks - ticks0
-                row["reader" if in_reader else "batcher"] = {
-                    "videos_per_hour": 16 * max(1, args.jobs // 16) / secs * 3600, "ticks": ticks,
-                    "rows_per_tick": (batching.scheduler.rows_run - rows0) / ticks}
-            row["ratio"] = row["reader"]["videos_per_hour"] / row["batcher"]["videos_per_hour"]
-            out["rounds"].append(row)
-            print(f"16 users, decode in batcher {row['batcher']['videos_per_hour']:,.0f} "
-                  f"({row['batcher']['rows_per_tick']:.1f} rows a tick), in reader {row['reader']['videos_per_hour']:,.0f} "
-                  f"({row['reader']['rows_per_tick']:.1f}): {row['ratio']:.3f}x", flush=True)
-        out["median_ratio"] = statistics.median(r["ratio"] for r in out["rounds"])
-        save()
     if args.lone_user_variants:  # why is one user slower through the batcher than sequential?
         res["lone_user_variants"] = lone_user_variants(batching, args.jobs, res["sequential"]["videos_per_hour"])
     # same seed, batched vs alone

@@ -11,10 +11,6 @@ or are cancelled, so a new job never waits for a whole batch to end (continuous 
 code (progress events, cancel by closing the generator) is unchanged; modes that cannot share a
 batch (remix, extend, cameo, Heun) run as before, one at a time.
 
-A finished job's latent is decoded to frames in the thread that reads its events, not in the
-batching thread: a decode ends in a copy to the host, which waits for the GPU, and while the
-batcher waited there every other job's next step waited too.
-
 Results match a job run alone up to the floating-point effects of a different batch size (the
 benchmark measures the difference: benchmarks/dit/bench_batching.py).
 """
@@ -38,13 +34,6 @@ from .text import tokenize
 
 _DONE = object()
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Finished:
-    """A job's last step: its event, whose frames the reader decodes from the final latent."""
-    event: StepEvent
-    z: torch.Tensor  # (1, C, T, H, W)
 
 
 @dataclass
@@ -83,8 +72,6 @@ class BatchScheduler:
         self._thread.start()
         self.ticks = 0
         self.rows_run = 0
-        # False: decode finished jobs in the batching thread, as before session 14 (bench_batching's A/B)
-        self.decode_in_reader = True
         self.active = 0  # jobs in the batch now
 
     @torch.no_grad()
@@ -187,14 +174,12 @@ class BatchScheduler:
         for s, preview in zip(slots, previews):
             s.events.put(self._event(s, preview))
 
-    def _event(self, s: _Slot, preview: np.ndarray) -> StepEvent | _Finished:
+    def _event(self, s: _Slot, preview: np.ndarray) -> StepEvent:
         pipe = self.pipe
         elapsed = time.perf_counter() - s.start
         event = StepEvent(s.index, s.steps, preview, elapsed, elapsed / s.index * (s.steps - s.index),
                           prompt_reading=s.reading)
         if s.index == s.steps:
-            if self.decode_in_reader:
-                return _Finished(event, s.z)
             event.frames = pipe._decode(s.z)
             event.elapsed_s = time.perf_counter() - s.start
         return event
@@ -223,10 +208,6 @@ class BatchingPipeline:
                 item = slot.events.get()
                 if isinstance(item, Exception):
                     raise item
-                if isinstance(item, _Finished):  # decoded here, off the batching thread
-                    item.event.frames = self.pipe._decode(item.z)
-                    item.event.elapsed_s = time.perf_counter() - slot.start
-                    item = item.event
                 yield item
                 if item.frames is not None:
                     return
