@@ -100,5 +100,6 @@ def test_triton_row_quantization_matches_the_plain_ops(width):
             want_q, want_scale = quantize_rows(F.gelu(x, approximate="tanh") if gelu else x)
             assert q.dtype == torch.float8_e4m3fn and scale.shape == (333, 1)
             assert torch.allclose(scale, want_scale, rtol=1e-2 if gelu else 0, atol=0)
-            close = (q.float() * scale - want_q.float() * want_scale).abs() <= want_scale * 2 ** -3 * 448 / 16
+            row_amax = want_scale * E4M3_MAX
+            close = (q.float() * scale - want_q.float() * want_scale).abs() <= row_amax / 128
             assert close.float().mean() > 0.999
