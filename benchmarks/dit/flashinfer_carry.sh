@@ -38,6 +38,9 @@ install)  # device, sourced: unpack into /tmp/fisite and put it on PYTHONPATH
     if [ -d .fi/aot ]; then  # modules built by an earlier call: loaded as FlashInfer's AOT modules, no JIT
         mkdir -p /tmp/fisite/flashinfer/data/aot && cp -r .fi/aot/. /tmp/fisite/flashinfer/data/aot/
     fi
+    if [ -n "${FI_FP8_TILE:-}" ]; then  # e.g. 192x128x2: the fp8 kernel's tile for head dim 128 (bench_fp8_tiles.py)
+        python3 benchmarks/dit/bench_fp8_tiles.py --patch-site /tmp/fisite --tile "$FI_FP8_TILE"
+    fi
     export PYTHONPATH=/tmp/fisite${PYTHONPATH:+:$PYTHONPATH}
     export FLASHINFER_WORKSPACE_BASE=/tmp/fiws TVM_FFI_CACHE_DIR=/tmp/fiws/tvm-ffi
     export MAX_JOBS=${MAX_JOBS:-16}  # ninja's parallel nvcc jobs (one per kernel source)

@@ -91,7 +91,7 @@ def block_probe(fused_residual_norm: bool) -> dict:
             "gpu_us_per_block": total}
 
 
-GEMM_SHAPES = {"qkv": (1536, 4608, False), "proj_1536": (1536, 1536, False), "mlp_in_gelu": (1536, 8960, True),
+GEMM_SHAPES = {"proj_1536": (1536, 1536, False), "qkv": (1536, 4608, False), "mlp_in_gelu": (1536, 8960, True),
                "mlp_out": (8960, 1536, False)}
 
 
@@ -132,7 +132,7 @@ def quack_variant(x, w, b, gelu: bool):
     return lambda: gemm(x, w.t(), bias=b, tuned=True)
 
 
-def gemm_probe(reps: int, triton: bool, quack: bool = False) -> dict:
+def gemm_probe(reps: int, triton: bool, quack: bool = False, save=lambda out: None) -> dict:
     """cuBLASLt as the step calls it against other ways to reach cuBLAS(Lt), and optionally
     inductor's max-autotune Triton templates (session 12, first run: slower at every shape)."""
     from torch._inductor import config as inductor_config
@@ -171,6 +171,7 @@ def gemm_probe(reps: int, triton: bool, quack: bool = False) -> dict:
         out[name].update(errors)
         print(name + ": " + ", ".join(f"{kind} {v['tflops']:.0f}" for kind, v in out[name].items()
                                       if isinstance(v, dict)) + " TFLOP/s", errors, flush=True)
+        save(out)  # each shape as it finishes: quack's tuning can run into a call's time limit
     return out
 
 
@@ -230,7 +231,10 @@ def main() -> None:
         residual_norm.USE_ON_CUDA = True
     Path(args.out).write_text(json.dumps(res, indent=1))
     if not args.skip_gemm:
-        res["gemm"] = gemm_probe(args.reps, args.triton_gemm, args.quack)
+        def save(gemm):
+            res["gemm"] = gemm
+            Path(args.out).write_text(json.dumps(res, indent=1))
+        gemm_probe(args.reps, args.triton_gemm, args.quack, save)
     Path(args.out).write_text(json.dumps(res, indent=1))
 
 
