@@ -8,6 +8,9 @@ clocks (0.850-0.866 so far). The video's ratio and fidelity: the fastest at >= 3
 bench_step.py run with a reference video (the plain-ops result its PSNR is measured against; a run
 without one measures time only) and the bench_video_fast.py runs (their variants against the exact
 bf16 video of the same run), each ratio against diffusers compiled timed in that same run.
+The levers that skip work (PLAN_RUNS: a fixed first-block-cache plan, fewer steps) count on the
+benchmark's own video (seed 7) when every run of them kept 30 dB there: the ratio is the slowest of
+those runs, the PSNR the lowest. Their PSNR from other seeds is listed beside (video_psnr_db_other_seeds).
 """
 
 from __future__ import annotations
@@ -24,6 +27,23 @@ STEP_TURNS_RUNS = ("step_session14.json", "step.json", "step_session11.json", "s
 VIDEO_RUNS = ("step.json", "step_session11.json", "step_session10.json", "step_session9.json")
 # bench_video_fast.py runs with a peer (their best variant at >= 30 dB)
 VIDEO_FAST_RUNS = ("video_fast_fp8_linears.json", "video_fast_fp8_attention.json", "video_fast.json")
+# bench_video_fast.py --plan runs (session 16), each with its peer; seed 7 is every other video run's
+PLAN_RUNS = ("video_fast_plans_run3.json", "video_fast_plans_run1.json", "video_fast_plans_run2_seed8.json")
+VIDEO_SEED = 7
+
+
+def lever_runs() -> dict:
+    """lever -> seed -> [(ratio, psnr_db)] over PLAN_RUNS (a run's extra seeds are named *_seedN)."""
+    out: dict = {}
+    for name in PLAN_RUNS:
+        run = json.loads((RESULTS / name).read_text())
+        for key, r in run["runs"].items():
+            if "trained_model" not in r or "ratio_vs_diffusers_compiled" not in r:
+                continue
+            lever, _, seed = key.partition("_seed")
+            out.setdefault(lever, {}).setdefault(int(seed or run.get("seed", VIDEO_SEED)), []).append(
+                (r["ratio_vs_diffusers_compiled"], r["psnr_db"], name))
+    return out
 
 
 def main() -> None:
@@ -47,6 +67,19 @@ def main() -> None:
         if ratio is not None and run["video_psnr_db"] >= 30 and ratio < out.get("video_ratio_vs_diffusers_compiled", math.inf):
             out.update(video_ratio_vs_diffusers_compiled=ratio, video_psnr_db=run["video_psnr_db"],
                        video_source=f"{name} ({run['best']})")
+    levers = lever_runs()
+    out["video_levers"] = {lever: {str(seed): [{"ratio": a, "psnr_db": b, "run": n} for a, b, n in rs]
+                                   for seed, rs in sorted(by_seed.items())} for lever, by_seed in levers.items()}
+    for lever, by_seed in levers.items():
+        rs = by_seed.get(VIDEO_SEED, [])
+        if not rs or min(b for _, b, _ in rs) < 30:
+            continue
+        ratio = max(a for a, _, _ in rs)
+        if ratio < out.get("video_ratio_vs_diffusers_compiled", math.inf):
+            out.update(video_ratio_vs_diffusers_compiled=ratio, video_psnr_db=min(b for _, b, _ in rs),
+                       video_source=f"{lever}, seed {VIDEO_SEED}: {len(rs)} runs (slowest ratio, lowest PSNR)",
+                       video_psnr_db_other_seeds={str(seed): min(b for _, b, _ in o) for seed, o in by_seed.items()
+                                                  if seed != VIDEO_SEED})
     newest = step.get("video", {})
     if out.get("video_source") != "step.json" and "video_ratio_vs_diffusers_compiled" in newest:
         out["video_ratio_newest_time_only"] = newest["video_ratio_vs_diffusers_compiled"]

@@ -6,11 +6,15 @@ modulated input). Each call runs the embedding and the first block; when that bl
 differs from the one at the last full call by less than `threshold` (mean absolute difference over
 the mean absolute value), the other blocks are skipped and their residual from the last full call
 is added instead. The output layer always runs. Keep one cache per video (`reset()` between).
+
+A fixed `plan` (one bool a call: True runs every block) replaces the threshold where the decisions
+are known beforehand: a benchmark replays a trained model's decisions at another size, and no
+host sync is needed to decide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -26,16 +30,21 @@ def run_block(block, x, cond6, text, text_mask, rope):
 class FirstBlockCache:
     """Calls like the DiT (z_t, t, text, pooled[, text_mask]) -> x0, skipping blocks 1.. when it can."""
 
-    def __init__(self, dit: DiT, threshold: float, block_fn: Callable = run_block):
+    def __init__(self, dit: DiT, threshold: float, block_fn: Callable = run_block, plan: Sequence[bool] | None = None):
         self.dit, self.threshold, self.block_fn = dit, threshold, block_fn
+        self.plan = None if plan is None else [bool(x) for x in plan]
         self.reset()
 
     def reset(self) -> None:
         self.first_residual = self.rest_residual = None
         self.calls = self.full_calls = 0
+        self.full_at: list[bool] = []  # per call: whether it ran every block (a plan for another run)
 
     def _reusable(self, residual: torch.Tensor) -> bool:
         prev = self.first_residual
+        if self.plan is not None:  # past its end every call runs in full
+            i = self.calls - 1
+            return prev is not None and prev.shape == residual.shape and i < len(self.plan) and not self.plan[i]
         if self.threshold <= 0 or prev is None or prev.shape != residual.shape:
             return False
         change = (residual - prev).abs().float().mean() / prev.abs().float().mean().clamp(min=1e-12)
@@ -47,7 +56,9 @@ class FirstBlockCache:
         after_first = self.block_fn(dit.blocks[0], x, cond6, text, text_mask, dit.rope)
         residual = after_first - x
         self.calls += 1
-        if self._reusable(residual):
+        reuse = self._reusable(residual)
+        self.full_at.append(not reuse)
+        if reuse:
             x = after_first + self.rest_residual
         else:
             x = after_first

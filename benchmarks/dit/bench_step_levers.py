@@ -1,0 +1,136 @@
+"""Step-level levers (first-block cache, fewer steps) on the trained DiT against the same network with
+random weights (issue 9). Runs on the CPU in minutes.
+
+    python benchmarks/dit/bench_step_levers.py --out benchmarks/dit/results/step_levers.json
+
+The whole-video bar (issue 9) allows step caching and fewer steps if the video keeps >= 30 dB
+against the exact run. On the Wan-size model with random weights neither ever passes (the cache
+never fires, 25 steps give 15.9 dB): every block's modulation follows sinusoidal features of
+1000 t, and at 50 steps the fastest third of them turn by more than a radian a step, so with random
+weights the network's output jumps between neighbouring noise levels. A trained network learns to
+depend smoothly on t. This script measures both on the shipped model (same code, same prompts and
+noise): the exact run (float32 here), the same in bf16 (how far rounding alone moves each video),
+the cache at several thresholds, fewer steps, for
+  video:   the issue's video sampler (50 DPM-Solver++(2M) steps, guidance 5, shift 3), and
+  product: the product's own sampler settings (weights/config.json; Euler, as the worker runs).
+Fidelity: PSNR of the final latent over the exact latent's range (as bench_video_fast.py), and of the
+decoded frames (uint8). Each cached run's per-call decisions are saved (`full_at`): bench_video_fast.py
+--plan replays them at the Wan size to time what they would cost there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+
+import numpy as np
+import torch
+from common import psnr, randomize_
+
+from generation.dit.eval import prompt_set
+from generation.dit.pipeline import Pipeline
+from generation.dit.sampling import sample_iter
+from generation.dit.step_cache import FirstBlockCache
+
+SETTINGS = {
+    "video": {"steps": 50, "guidance": 5.0, "solver": "dpm2m", "thresholds": [0.05, 0.08, 0.1, 0.15, 0.2],
+              "fewer": [35, 25, 20]},
+    # steps and guidance None: the shipped config's own (20 steps, guidance 2)
+    "product": {"steps": None, "guidance": None, "solver": "euler", "thresholds": [0.1, 0.15, 0.2, 0.3],
+                "fewer": [15, 12, 10]},
+}
+
+
+def frames_psnr(a: np.ndarray, ref: np.ndarray) -> float:
+    mse = float(((a.astype(np.float64) - ref.astype(np.float64)) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+class Bf16Net:
+    """The network under bf16 autocast: the exact sampler with other rounding, to see how far
+    rounding alone moves a video (the floor a lever's PSNR is read against)."""
+
+    def __init__(self, cache: FirstBlockCache):
+        self.cache = cache
+
+    def __call__(self, *args, **kwargs):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return self.cache(*args, **kwargs).float()
+
+
+def sample(pipe: Pipeline, dit, prompt: str, seed: int, steps: int, guidance, solver: str, threshold: float,
+           bf16: bool = False):
+    """The final latent, its frames, and the cache's record of which calls ran every block."""
+    cache = FirstBlockCache(dit, threshold)
+    pipe.net = Bf16Net(cache) if bf16 else cache
+    _, steps, shift, denoise = pipe._text_denoiser(prompt, steps, guidance, seed)
+    with torch.no_grad():
+        z = list(sample_iter(denoise, pipe._noise(seed), steps, shift, solver))[-1].z
+        frames = pipe._decode(z)
+    return z, frames, cache.full_at
+
+
+def summarize(rows: list[dict]) -> dict:
+    out = {}
+    for key in rows[0]["runs"]:
+        runs = [r["runs"][key] for r in rows]
+        out[key] = {"latent_psnr_db_min": min(r["latent_psnr_db"] for r in runs),
+                    "latent_psnr_db_median": statistics.median(r["latent_psnr_db"] for r in runs),
+                    "frames_psnr_db_min": min(r["frames_psnr_db"] for r in runs),
+                    "full_forwards_max": max(r["full"] for r in runs), "calls": runs[0]["calls"]}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="step_levers.json")
+    ap.add_argument("--prompts", type=int, default=6, help="from the eval's held-out set, one per kind in turn")
+    ap.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    ap.add_argument("--weights", nargs="*", default=["trained", "random"], choices=["trained", "random"])
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    pipe = Pipeline.load(device="cpu")
+    items = prompt_set(seed=0, per_kind=1)
+    step = max(1, len(items) // args.prompts)
+    chosen = items[::step][:args.prompts]  # spread over the motions, relations and walls
+    nets = {"trained": pipe.dit, "random": randomize_(copy.deepcopy(pipe.dit))}
+    nets = {k: v for k, v in nets.items() if k in args.weights}
+    res: dict = {"model": pipe.model_version, "torch": torch.__version__, "settings": {}, "rows": []}
+    for setting in args.settings:
+        s = SETTINGS[setting]
+        res["settings"][setting] = {**s, "config_sampler": pipe.config.get("sampler")}
+        for weights, dit in nets.items():
+            rows = []
+            for item in chosen:
+                prompt, seed = item["prompts"]["template"], item["seed"]
+                t0 = time.time()
+                ref_z, ref_frames, _ = sample(pipe, dit, prompt, seed, s["steps"], s["guidance"], s["solver"], 0.0)
+                row = {"setting": setting, "weights": weights, "prompt": prompt, "seed": seed, "runs": {}}
+                variants = [("bf16_rounding", s["steps"], 0.0, True)] + \
+                           [(f"cache_{th:g}", s["steps"], th, False) for th in s["thresholds"]] + \
+                           [(f"steps_{n}", n, 0.0, False) for n in s["fewer"]]
+                for key, steps, th, bf16 in variants:
+                    z, frames, full_at = sample(pipe, dit, prompt, seed, steps, s["guidance"], s["solver"], th, bf16)
+                    row["runs"][key] = {"latent_psnr_db": psnr(z, ref_z), "frames_psnr_db": frames_psnr(frames, ref_frames),
+                                        "full": sum(full_at), "calls": len(full_at), "full_at": full_at}
+                rows.append(row)
+                brief = {k: f"{r['latent_psnr_db']:.1f} dB {r['full']}/{r['calls']}" for k, r in row["runs"].items()}
+                print(f"{setting} {weights} {time.time() - t0:4.0f}s {prompt[:40]!r}: {brief}", flush=True)
+            res["rows"] += rows
+            res.setdefault("summary", {}).setdefault(setting, {})[weights] = summarize(rows)
+            with open(args.out, "w") as f:
+                json.dump(res, f, indent=1)
+    for setting, by_weights in res["summary"].items():
+        for weights, table in by_weights.items():
+            for key, r in table.items():
+                print(f"{setting:8s} {weights:8s} {key:12s} latent PSNR min {r['latent_psnr_db_min']:6.1f} "
+                      f"median {r['latent_psnr_db_median']:6.1f}  frames min {r['frames_psnr_db_min']:6.1f}  "
+                      f"full forwards <= {r['full_forwards_max']}/{r['calls']}")
+
+
+if __name__ == "__main__":
+    main()
