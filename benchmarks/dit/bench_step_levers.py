@@ -66,11 +66,14 @@ def sample(pipe: Pipeline, dit, prompt: str, seed: int, steps: int, guidance, so
     """The final latent, its frames, and the cache's record of which calls ran every block."""
     cache = FirstBlockCache(dit, threshold)
     pipe.net = Bf16Net(cache) if bf16 else cache
+    t0 = time.perf_counter()
     _, steps, shift, denoise = pipe._text_denoiser(prompt, steps, guidance, seed)
     with torch.no_grad():
         z = list(sample_iter(denoise, pipe._noise(seed), steps, shift, solver))[-1].z
+    seconds = time.perf_counter() - t0  # the sampler's time on this machine (the decode is the same for all)
+    with torch.no_grad():
         frames = pipe._decode(z)
-    return z, frames, cache.full_at
+    return z, frames, cache.full_at, seconds
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -81,6 +84,8 @@ def summarize(rows: list[dict]) -> dict:
                     "latent_psnr_db_median": statistics.median(r["latent_psnr_db"] for r in runs),
                     "frames_psnr_db_min": min(r["frames_psnr_db"] for r in runs),
                     "full_forwards_max": max(r["full"] for r in runs), "calls": runs[0]["calls"]}
+        if all("speedup_vs_exact" in r for r in runs):  # CPU wall time, each run against its prompt's exact run
+            out[key]["speedup_vs_exact_median"] = statistics.median(r["speedup_vs_exact"] for r in runs)
     return out
 
 
@@ -108,15 +113,16 @@ def main() -> None:
             for item in chosen:
                 prompt, seed = item["prompts"]["template"], item["seed"]
                 t0 = time.time()
-                ref_z, ref_frames, _ = sample(pipe, dit, prompt, seed, s["steps"], s["guidance"], s["solver"], 0.0)
-                row = {"setting": setting, "weights": weights, "prompt": prompt, "seed": seed, "runs": {}}
+                ref_z, ref_frames, _, ref_s = sample(pipe, dit, prompt, seed, s["steps"], s["guidance"], s["solver"], 0.0)
+                row = {"setting": setting, "weights": weights, "prompt": prompt, "seed": seed, "exact_s": ref_s, "runs": {}}
                 variants = [("bf16_rounding", s["steps"], 0.0, True)] + \
                            [(f"cache_{th:g}", s["steps"], th, False) for th in s["thresholds"]] + \
                            [(f"steps_{n}", n, 0.0, False) for n in s["fewer"]]
                 for key, steps, th, bf16 in variants:
-                    z, frames, full_at = sample(pipe, dit, prompt, seed, steps, s["guidance"], s["solver"], th, bf16)
+                    z, frames, full_at, secs = sample(pipe, dit, prompt, seed, steps, s["guidance"], s["solver"], th, bf16)
                     row["runs"][key] = {"latent_psnr_db": psnr(z, ref_z), "frames_psnr_db": frames_psnr(frames, ref_frames),
-                                        "full": sum(full_at), "calls": len(full_at), "full_at": full_at}
+                                        "full": sum(full_at), "calls": len(full_at), "full_at": full_at,
+                                        "speedup_vs_exact": ref_s / secs}
                 rows.append(row)
                 brief = {k: f"{r['latent_psnr_db']:.1f} dB {r['full']}/{r['calls']}" for k, r in row["runs"].items()}
                 print(f"{setting} {weights} {time.time() - t0:4.0f}s {prompt[:40]!r}: {brief}", flush=True)
@@ -129,7 +135,8 @@ def main() -> None:
             for key, r in table.items():
                 print(f"{setting:8s} {weights:8s} {key:12s} latent PSNR min {r['latent_psnr_db_min']:6.1f} "
                       f"median {r['latent_psnr_db_median']:6.1f}  frames min {r['frames_psnr_db_min']:6.1f}  "
-                      f"full forwards <= {r['full_forwards_max']}/{r['calls']}")
+                      f"full forwards <= {r['full_forwards_max']}/{r['calls']}  "
+                      f"speed-up {r.get('speedup_vs_exact_median', float('nan')):.2f}x")
 
 
 if __name__ == "__main__":

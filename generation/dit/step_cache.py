@@ -28,7 +28,8 @@ def run_block(block, x, cond6, text, text_mask, rope):
 
 
 class FirstBlockCache:
-    """Calls like the DiT (z_t, t, text, pooled[, text_mask]) -> x0, skipping blocks 1.. when it can."""
+    """Calls like the DiT (z_t, t, text, pooled[, text_mask, reference, known, known_mask]) -> x0,
+    skipping blocks 1.. when it can."""
 
     def __init__(self, dit: DiT, threshold: float, block_fn: Callable = run_block, plan: Sequence[bool] | None = None):
         self.dit, self.threshold, self.block_fn = dit, threshold, block_fn
@@ -50,9 +51,9 @@ class FirstBlockCache:
         change = (residual - prev).abs().float().mean() / prev.abs().float().mean().clamp(min=1e-12)
         return change.item() < self.threshold  # one host sync a step: the branch decides what runs
 
-    def __call__(self, z_t, t, text, pooled, text_mask=None):
+    def __call__(self, z_t, t, text, pooled, text_mask=None, **embed_inputs):
         dit = self.dit
-        x, c, cond6, n = dit.embed(z_t, t, pooled)
+        x, c, cond6, n = dit.embed(z_t, t, pooled, **embed_inputs)  # reference, known frames
         after_first = self.block_fn(dit.blocks[0], x, cond6, text, text_mask, dit.rope)
         residual = after_first - x
         self.calls += 1

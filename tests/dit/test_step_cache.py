@@ -1,8 +1,11 @@
 """First-block caching across denoising steps (generation/dit/step_cache.py)."""
 
+import numpy as np
+import pytest
 import torch
 
 from generation.dit.model import DiT, make_config
+from generation.dit.pipeline import WEIGHTS_DIR, Pipeline
 from generation.dit.step_cache import FirstBlockCache
 
 
@@ -67,3 +70,53 @@ def test_the_decisions_are_recorded_as_a_plan_that_replays_them():
     replay = FirstBlockCache(dit, 0.0, plan=cache.full_at)
     assert [torch.equal(a, replay(x, t, text, pooled)) for a, x in zip(by_threshold, inputs)] == [True] * 4
     assert cache.full_at == replay.full_at == [True, False, True, False]
+
+
+# --- in the product's pipeline (SPACETIME_STEP_CACHE) ---------------------------------------------
+
+PROMPT = "a red circle moving left on a blue background"
+
+
+def test_the_pipelines_threshold_is_checked():
+    from generation.dit.pipeline import check_step_cache
+
+    assert check_step_cache("0.1") == 0.1 and check_step_cache(0) == 0.0
+    for bad in ("fast", None, -0.1, 1.0, "nan"):
+        with pytest.raises(ValueError, match="step cache threshold"):
+            check_step_cache(bad)
+
+
+def _deep_calls(pipe):
+    """Counts the calls that reach the DiT's second block (the ones the cache did not skip)."""
+    calls = []
+    return calls, pipe.dit.blocks[1].register_forward_hook(lambda *_: calls.append(1))
+
+
+def _psnr(a, b):
+    mse = float(((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "config.json").exists(), reason="no shipped weights yet")
+def test_the_shipped_model_skips_calls_and_keeps_its_video():
+    pipe = Pipeline.load(WEIGHTS_DIR, "cpu")
+    calls, hook = _deep_calls(pipe)
+    exact = pipe.generate(PROMPT, seed=3).frames
+    full = len(calls)
+    pipe.step_cache = 0.1
+    calls.clear()
+    cached = pipe.generate(PROMPT, seed=3).frames
+    hook.remove()
+    assert full == 20 and 0 < len(calls) <= 16  # benchmarks/dit/results/step_levers.json: 14 of 20
+    assert 35 < _psnr(cached, exact) < float("inf")
+    assert np.array_equal(cached, pipe.generate(PROMPT, seed=3).frames)  # a fresh cache every job
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "config.json").exists(), reason="no shipped weights yet")
+def test_extending_a_clip_through_the_cache_keeps_the_known_frames():
+    pipe = Pipeline.load(WEIGHTS_DIR, "cpu", step_cache=0.1)
+    parent = pipe.generate(PROMPT, seed=4).frames
+    calls, hook = _deep_calls(pipe)
+    extended = pipe.extend("a red circle moving right on a blue background", parent, new_frames=8, seed=5).frames
+    hook.remove()
+    assert extended.shape == (24, 64, 64, 3) and np.array_equal(extended[:16], parent) and len(calls) < 20
