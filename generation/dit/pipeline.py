@@ -5,7 +5,8 @@
         event.step, event.steps, event.preview, event.eta_s   # every step
     event.frames                                              # uint8 (T, H, W, 3) on the last one
 
-Same seed, same device, same weights -> the same video (noise is drawn on the CPU generator).
+Same seed, same device, same weights (and step cache setting) -> the same video (noise is drawn on the
+CPU generator).
 A prompt that names `@someone` needs `cameo_image=` (any RGB uint8 picture), and a model whose
 config has reference conditioning (`pipe.supports_cameo`).
 """
