@@ -38,13 +38,21 @@ class FirstBlockCache:
 
     def reset(self) -> None:
         self.first_residual = self.rest_residual = None
-        self.calls = self.full_calls = 0
         self.full_at: list[bool] = []  # per call: whether it ran every block (a plan for another run)
 
+    @property
+    def calls(self) -> int:
+        return len(self.full_at)
+
+    @property
+    def full_calls(self) -> int:
+        return sum(self.full_at)
+
     def _reusable(self, residual: torch.Tensor) -> bool:
+        """Whether this call (number len(full_at), from 0) may reuse the last full call's residual."""
         prev = self.first_residual
         if self.plan is not None:  # past its end every call runs in full
-            i = self.calls - 1
+            i = self.calls
             return prev is not None and prev.shape == residual.shape and i < len(self.plan) and not self.plan[i]
         if self.threshold <= 0 or prev is None or prev.shape != residual.shape:
             return False
@@ -56,7 +64,6 @@ class FirstBlockCache:
         x, c, cond6, n = dit.embed(z_t, t, pooled, **embed_inputs)  # reference, known frames
         after_first = self.block_fn(dit.blocks[0], x, cond6, text, text_mask, dit.rope)
         residual = after_first - x
-        self.calls += 1
         reuse = self._reusable(residual)
         self.full_at.append(not reuse)
         if reuse:
@@ -66,5 +73,4 @@ class FirstBlockCache:
             for block in dit.blocks[1:]:
                 x = self.block_fn(block, x, cond6, text, text_mask, dit.rope)
             self.first_residual, self.rest_residual = residual, x - after_first
-            self.full_calls += 1
         return dit.output(x, c, n)
