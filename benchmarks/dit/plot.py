@@ -167,7 +167,7 @@ def step_levers_figure() -> None:
     for lever, by_seed in summary["video_levers"].items():
         if "plan" not in lever or not lever.startswith("fp8"):
             continue
-        full = {"0.08": 24, "0.1": 21, "0.2": 13}[lever.rsplit("_", 1)[1]]
+        full = levers["trained"][lever.split("_plan_")[1]]["full_forwards_max"]  # the replayed plan's full calls
         for seed, rs in by_seed.items():
             for r in rs:
                 ax.plot(full, r["psnr_db"], "s", color="tab:red" if seed == "7" else "tab:purple", ms=7)
