@@ -38,7 +38,14 @@ from common import (
     rel_err,
     step_flops,
 )
-from kernel_sweeps import BACKENDS, attention_alone, cross_sweep, fa4_sweep, qk_norm_rope_alone
+from kernel_sweeps import (
+    BACKENDS,
+    attention_alone,
+    cross_sweep,
+    fa4_sweep,
+    qk_norm_rope_alone,
+    tail_split_ab,
+)
 from torch.nn.attention import sdpa_kernel
 
 from generation.dit import fa4_attention, inductor_tuning, qk_norm_rope, residual_norm
@@ -89,10 +96,14 @@ def main() -> None:
     ap.add_argument("--graph", action="store_true",
                     help="with --fa4: also replay the compiled FA4 step as one CUDA graph (generation/dit/cuda_graphs.py); "
                          "the faster of the two is the one timed in turns")
+    ap.add_argument("--tail-split", choices=("off", "on", "ab"), default="on",
+                    help="FA4's last partial wave in 128-row tiles (fa4_attention.TAIL_SPLIT); ab: time both, "
+                         "alone and in the step's turns")
     ap.add_argument("--fa4", action="store_true",
                     help="also time ours with FlashAttention-4's self-attention (generation/dit/fa4_attention.py)")
     args = ap.parse_args()
     residual_norm.USE_ON_CUDA = args.residual_norm == "on"
+    fa4_attention.TAIL_SPLIT = args.tail_split != "off"  # read at every call: no recompile to switch
     torch.backends.cuda.matmul.allow_tf32 = True
     res: dict = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, config=WAN,
                      flops_per_step=step_flops(), attention_share=WAN["layers"] * attention_flops() / step_flops(),
@@ -160,6 +171,9 @@ def main() -> None:
                                     for k, v in fa4_attention.SM90_TILES.items()}
             if args.cross_sweep:
                 res["cross_sweep"] = cross_sweep(20)
+            if args.tail_split == "ab":
+                res["tail_split_alone"] = tail_split_ab(20)
+            res["tail_split"] = args.tail_split
             for fused in (True,) if args.quick else (False, True):
                 dit_model.FUSED_GELU_ON_CUDA = fused
                 name = "ours_eager_fa4" + ("_fused_gelu" if fused else "")
@@ -268,10 +282,24 @@ def main() -> None:
             res["step_ratio_vs_diffusers_eager"] = variants[best]["median_s"] / variants["diffusers_eager_b1"]["median_s"]
         res["step_mfu"] = variants[best]["mfu"]
         if args.interleave and compiled_ours is not None:
+            def ours_step(split: bool):
+                fa4_attention.TAIL_SPLIT = split
+                return compiled_ours(z[:1], t[:1], text[:1], pooled[:1])
+
+            fns = {"ours": lambda: ours_step(args.tail_split != "off"),
+                   "diffusers_compiled": lambda: compiled(z[:1], tl[:1], text[:1], return_dict=False)}
+            if args.tail_split == "ab":  # the same compiled model with the attention in one launch
+                fns["ours_no_tail_split"] = lambda: ours_step(False)
             with torch.no_grad():
-                turns = interleaved({"ours": lambda: compiled_ours(z[:1], t[:1], text[:1], pooled[:1]),
-                                     "diffusers_compiled": lambda: compiled(z[:1], tl[:1], text[:1], return_dict=False)},
-                                    args.interleave)
+                turns = interleaved(fns, args.interleave)
+                if args.tail_split == "ab":
+                    res["tail_split_step_rel_err"] = rel_err(ours_step(True).float(), ours_step(False).float())
+            fa4_attention.TAIL_SPLIT = args.tail_split != "off"
+            if args.tail_split == "ab":
+                res["step_ratio_no_tail_split"] = (turns["ours_no_tail_split"]["median_s"]
+                                                   / turns["diffusers_compiled"]["median_s"])
+                print(f"in turns: ours without the tail split {turns['ours_no_tail_split']['median_s']*1e3:.1f} ms, "
+                      f"ratio {res['step_ratio_no_tail_split']:.3f}", flush=True)
             ratio = turns["ours"]["median_s"] / turns["diffusers_compiled"]["median_s"]
             res["interleaved"] = dict(turns, ours_variant=best, ratio=ratio)
             res["step_ratio_sequential"] = res["step_ratio_vs_diffusers_compiled"]

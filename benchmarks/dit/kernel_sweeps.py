@@ -7,7 +7,7 @@ the self-attention and, with cuDNN beside them, for the cross-attention onto 512
 from __future__ import annotations
 
 import torch
-from common import WAN, attention_flops, cuda_time, rel_err
+from common import WAN, attention_flops, cuda_time, interleaved, rel_err
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from generation.dit import fa4_attention, qk_norm_rope
@@ -135,3 +135,32 @@ def cross_sweep(reps: int) -> dict:
     kernel = "sdpa" if out["sdpa_cudnn"]["median_s"] < out[best]["median_s"] else "fa4"
     print(f"cross-attention kernel: {kernel}", flush=True)
     return {"settings": out, "best": best, "kernel": kernel}
+
+
+def tail_split_ab(reps: int) -> dict:
+    """Self-attention of one layer through the model's op, batch 1 and the CFG batch of 2, with
+    fa4_attention.TAIL_SPLIT on and off, timed in turns (the same clocks); the rows the split runs in
+    the first launch, and how far its output is from the single launch's. Leaves the flag on."""
+    _, t, h, w = WAN["latent"]
+    n, heads = t * (h // 2) * (w // 2), WAN["heads"]
+    out: dict = {}
+    for batch in (1, 2):
+        q, k, v = (torch.randn(batch, n, heads, 128, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+
+        def run(split: bool, q=q, k=k, v=v):
+            fa4_attention.TAIL_SPLIT = split
+            return fa4_attention.fa4_attention(q, k, v)
+
+        turns = interleaved({"split": lambda: run(True), "whole": lambda: run(False)}, reps)
+        r = {name: dict(tr, tflops=batch * attention_flops() / tr["median_s"] / 1e12) for name, tr in turns.items()}
+        r["split_rows"] = fa4_attention.whole_wave_rows(n, batch * heads, fa4_attention._sm_count(q.device.index),
+                                                       fa4_attention.SM90_TILES["tile_mn"][0],
+                                                       fa4_attention.SM90_TAIL_TILES["tile_mn"][0])
+        r["split_vs_whole"] = r["whole"]["median_s"] / r["split"]["median_s"]
+        r["rel_err"] = rel_err(run(True), run(False))
+        out[f"b{batch}"] = r
+        print(f"FA4 self-attention b{batch}: whole {r['whole']['median_s']*1e3:.3f} ms, tail split at row "
+              f"{r['split_rows']} {r['split']['median_s']*1e3:.3f} ms ({r['split_vs_whole']:.3f}x, "
+              f"rel err {r['rel_err']:.1e})", flush=True)
+    fa4_attention.TAIL_SPLIT = True
+    return out

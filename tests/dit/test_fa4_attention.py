@@ -100,6 +100,7 @@ def test_short_key_sequences_get_their_own_tiles(monkeypatch):
     monkeypatch.setattr(fa4_attention, "_fa4", lambda: FakeFA4)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability[0])
     monkeypatch.setattr(fa4_attention, "SM90_SHORT_KV_TILES", {"tile_mn": (64, 256)})
+    monkeypatch.setattr(fa4_attention, "TAIL_SPLIT", False)  # test_tail_split_is_the_same_attention
     q = torch.randn(1, 4096, 2, 16)
     text_kv = torch.randn(1, 512, 2, 16)
     torch.ops.spacetime.fa4_attention(q, text_kv, text_kv)
@@ -109,3 +110,47 @@ def test_short_key_sequences_get_their_own_tiles(monkeypatch):
     capability[0] = (10, 0)
     torch.ops.spacetime.fa4_attention(q, text_kv, text_kv)
     assert calls == [{"tile_mn": (64, 256)}, fa4_attention.SM90_TILES, fa4_attention.SM90_TILES, {}]
+
+
+def test_whole_wave_rows_fills_whole_waves_at_the_wan_size():
+    """32,760 tokens x 12 heads in 192-row tiles on 132 SMs: 171 tiles a head, 15.5 waves. The split
+    keeps 165 tiles a head (1,980 CTAs: 15 whole waves) and runs the last 1,080 rows in 128-row
+    tiles (108 CTAs: one short wave). The CFG batch of 2 splits at the same row."""
+    assert fa4_attention.whole_wave_rows(32760, 12, 132, 192, 128) == 165 * 192
+    assert fa4_attention.whole_wave_rows(32760, 24, 132, 192, 128) == 165 * 192
+    assert fa4_attention.whole_wave_rows(32760, 12, 132, 128, 128) == 32760  # same tiles: nothing to gain
+    assert fa4_attention.whole_wave_rows(1000, 12, 132, 192, 128) == 1000  # under two waves: one launch
+    assert fa4_attention.whole_wave_rows(192 * 11 * 3, 12, 132, 192, 128) == 192 * 11 * 3  # whole waves already
+
+
+def test_tail_split_is_the_same_attention(monkeypatch):
+    """The split writes both launches into one output: the result is the single launch's. FA4 is
+    played here by SDPA on the CPU (the kernels need a Hopper GPU), with a GPU of 4 SMs."""
+    calls = []
+
+    class FakeFA4:
+        @staticmethod
+        def _flash_attn_fwd(q, k, v, out=None, **tiles):
+            calls.append((q.shape[1], tiles["tile_mn"]))
+            o = torch.nn.functional.scaled_dot_product_attention(
+                q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2)
+            if out is None:
+                return o, None
+            out.copy_(o)
+            return out, None
+
+    monkeypatch.setattr(fa4_attention, "_fa4", lambda: FakeFA4)
+    monkeypatch.setattr(fa4_attention, "_sm_count", lambda index: 4)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    torch.manual_seed(0)
+    qkv = torch.randn(1, 1000, 3, 2, 16)  # tokens-major, q/k/v as strided views of one product
+    q, k, v = qkv.unbind(2)
+    monkeypatch.setattr(fa4_attention, "TAIL_SPLIT", False)
+    whole = fa4_attention.fa4_attention(q, k, v)
+    assert calls == [(1000, (192, 128))]
+    monkeypatch.setattr(fa4_attention, "TAIL_SPLIT", True)
+    calls.clear()
+    split = fa4_attention.fa4_attention(q, k, v)
+    # 6 tiles x 2 heads on 4 SMs: 3 waves; 4 tiles (2 waves) + 232 rows in 128-row tiles (1 short wave)
+    assert calls == [(768, (192, 128)), (232, (128, 128))]
+    torch.testing.assert_close(split, whole, rtol=0, atol=1e-6)
