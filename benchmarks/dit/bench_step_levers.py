@@ -2,6 +2,8 @@
 random weights (issue 9). Runs on the CPU: ~18 min for both settings and both weights on 2 threads.
 
     python benchmarks/dit/bench_step_levers.py --out benchmarks/dit/results/step_levers.json
+    python benchmarks/dit/bench_step_levers.py --cache-only --extrapolate 0.5 1 --weights trained \
+        --out benchmarks/dit/results/step_levers_extrapolate.json   # the residual extrapolated (~12 min)
 
 The whole-video bar (issue 9) allows step caching and fewer steps if the video keeps >= 30 dB
 against the exact run. On the Wan-size model with random weights neither ever passes (the cache
@@ -57,9 +59,9 @@ class Bf16Net:
 
 
 def sample(pipe: Pipeline, dit, prompt: str, seed: int, steps: int, guidance, solver: str, threshold: float,
-           bf16: bool = False):
+           bf16: bool = False, extrapolate: float = 0.0):
     """The final latent, its frames, and the cache's record of which calls ran every block."""
-    cache = FirstBlockCache(dit, threshold)
+    cache = FirstBlockCache(dit, threshold, extrapolate=extrapolate)
     pipe.net = Bf16Net(cache) if bf16 else cache
     _, steps, shift, denoise = pipe._text_denoiser(prompt, steps, guidance, seed)  # reads the prompt: not timed
     t0 = time.perf_counter()
@@ -91,6 +93,9 @@ def main() -> None:
     ap.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--weights", nargs="*", default=["trained", "random"], choices=["trained", "random"])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--extrapolate", type=float, nargs="*", default=[],
+                    help="also each cache threshold with the residual extrapolated this far (cache_<th>_x<k>)")
+    ap.add_argument("--cache-only", action="store_true", help="only the cache variants (no bf16, no fewer steps)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     pipe = Pipeline.load(device="cpu")
@@ -110,11 +115,16 @@ def main() -> None:
                 t0 = time.time()
                 ref_z, ref_frames, _, ref_s = sample(pipe, dit, prompt, seed, s["steps"], s["guidance"], s["solver"], 0.0)
                 row = {"setting": setting, "weights": weights, "prompt": prompt, "seed": seed, "exact_s": ref_s, "runs": {}}
-                variants = [("bf16_rounding", s["steps"], 0.0, True)] + \
-                           [(f"cache_{th:g}", s["steps"], th, False) for th in s["thresholds"]] + \
-                           [(f"steps_{n}", n, 0.0, False) for n in s["fewer"]]
-                for key, steps, th, bf16 in variants:
-                    z, frames, full_at, secs = sample(pipe, dit, prompt, seed, steps, s["guidance"], s["solver"], th, bf16)
+                variants = [("bf16_rounding", s["steps"], 0.0, True, 0.0)] + \
+                           [(f"cache_{th:g}", s["steps"], th, False, 0.0) for th in s["thresholds"]] + \
+                           [(f"cache_{th:g}_x{k:g}", s["steps"], th, False, k)
+                            for th in s["thresholds"] for k in args.extrapolate] + \
+                           [(f"steps_{n}", n, 0.0, False, 0.0) for n in s["fewer"]]
+                if args.cache_only:
+                    variants = [v for v in variants if v[0].startswith("cache_")]
+                for key, steps, th, bf16, k in variants:
+                    z, frames, full_at, secs = sample(pipe, dit, prompt, seed, steps, s["guidance"], s["solver"], th,
+                                                      bf16, k)
                     row["runs"][key] = {"latent_psnr_db": psnr(z, ref_z), "frames_psnr_db": frames_psnr(frames, ref_frames),
                                         "full": sum(full_at), "calls": len(full_at), "full_at": full_at,
                                         "speedup_vs_exact": ref_s / secs}

@@ -73,6 +73,27 @@ def test_the_decisions_are_recorded_as_a_plan_that_replays_them():
     assert cache.full_at == replay.full_at == [True, False, True, False]
 
 
+@torch.no_grad()
+def test_extrapolation_moves_the_reused_residual_along_its_last_change():
+    dit, (z, _, text, pooled) = _dit(), _inputs()
+    ts = [torch.tensor([0.8, 0.8]), torch.tensor([0.6, 0.6]), torch.tensor([0.5, 0.5])]
+    zs = [z, 0.9 * z, 0.8 * z]
+    held = FirstBlockCache(dit, 0.0, plan=[True, True, False])
+    moved = FirstBlockCache(dit, 0.0, plan=[True, True, False], extrapolate=0.5)
+    outs = [[cache(zz, tt, text, pooled) for zz, tt in zip(zs, ts)] for cache in (held, moved)]
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])  # full calls: the model
+    assert held.history == []  # nothing kept when not extrapolating
+    (_, r0), (_, r1) = moved.history
+    expected = r1 + 0.5 * (0.5 - 0.6) / (0.6 - 0.8) * (r1 - r0)  # a quarter of the last change further on
+    torch.testing.assert_close(moved._forecast(ts[2]), expected)
+    x, c, cond6, n = dit.embed(zs[2], ts[2], pooled)
+    after_first = dit.blocks[0](x, cond6, text, None, dit.rope)
+    torch.testing.assert_close(outs[1][2], dit.output(after_first + expected, c, n))
+    assert not torch.allclose(outs[1][2], outs[0][2])
+    moved.reset()
+    assert moved.history == [] and torch.equal(moved(z, ts[0], text, pooled), outs[1][0])
+
+
 # --- in the product's pipeline (SPACETIME_STEP_CACHE) ---------------------------------------------
 
 PROMPT = "a red circle moving left on a blue background"
