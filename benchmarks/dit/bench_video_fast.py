@@ -14,7 +14,8 @@ the same bf16 math uncompiled: how far bf16 rounding alone moves the video (the 
 is measured against).
 
 --plan results/step_levers.json replays the trained model's first-block-cache decisions (which of the
-50 calls ran every block, bench_step_levers.py) at this size, and --fewer-steps runs fewer steps: with
+50 calls ran every block, bench_step_levers.py) at this size (--extrapolate k: also with the skipped calls'
+residual extrapolated, step_cache.py), and --fewer-steps runs fewer steps: with
 random weights neither keeps 30 dB here (their PSNR is recorded all the same), so these runs are the
 time such a schedule costs at the Wan size, and their fidelity is the trained model's (recorded
 beside them as trained_model: the median and minimum over its prompts, and how many keep 30 dB).
@@ -90,6 +91,8 @@ def main() -> None:
     ap.add_argument("--plan", help="step_levers.json: replay the trained model's cache decisions (its worst prompt)")
     ap.add_argument("--plan-keys", nargs="*", default=["cache_0.1"], help="which of its cached runs to replay")
     ap.add_argument("--fewer-steps", type=int, nargs="*", default=[], help="also run these step counts")
+    ap.add_argument("--extrapolate", type=float, nargs="*", default=[],
+                    help="also each plan with the skipped calls' residual extrapolated this far (step_cache.py)")
     ap.add_argument("--lever-variants", nargs="*", default=None,
                     help="the kernel variants the plans and fewer steps run on (default: bf16 and --variants)")
     args = ap.parse_args()
@@ -129,8 +132,8 @@ def main() -> None:
         raise SystemExit("fp8 attention asked for, but FlashInfer or an SM90 GPU is missing")
     block_fn = torch.compile(run_block)
 
-    def runner(dit, threshold, fn=block_fn, plan=None):
-        return FirstBlockCache(dit, threshold, fn, plan)
+    def runner(dit, threshold, fn=block_fn, plan=None, extrapolate=0.0):
+        return FirstBlockCache(dit, threshold, fn, plan, extrapolate)
 
     def video(name, cache, ref=None, steps=None, trained=None):
         text, pooled = inp["text2"], inp["pooled2"]
@@ -214,6 +217,9 @@ def main() -> None:
             for name in lever_variants:
                 for key, (plan, trained) in plans.items():
                     video(f"{name}_plan_{key}{suffix}", runner(variants[name], 0, plan=plan), ref, trained=trained)
+                    for k in args.extrapolate:  # the trained model's fidelity so: step_levers_extrapolate.json
+                        video(f"{name}_plan_{key}_x{k:g}{suffix}", runner(variants[name], 0, plan=plan, extrapolate=k),
+                              ref, trained={**trained, "note": "the plan's, residual held (not extrapolated)"})
                 for n in args.fewer_steps:
                     video(f"{name}_steps_{n}{suffix}", runner(variants[name], 0), ref, steps=n, trained=fewer.get(n))
 

@@ -173,10 +173,19 @@ def step_levers_figure() -> None:
             name = "first-block cache" if kind == "cache_" else "fewer steps"
             ax.plot(x, med, style, color=color, marker="o", label=f"{weights} weights, {name} (median of 6 prompts)")
             ax.plot(x, low, style, color=color, marker="v", alpha=0.5, lw=0.8, label=f"{weights}, {name} (worst prompt)")
+    # session 17: the same cache, the skipped calls' residual extrapolated half a step (bench_step_levers --extrapolate)
+    moved = json.loads((RESULTS / "step_levers_extrapolate.json").read_text())["summary"]["video"]["trained"]
+    keys = sorted((k for k in moved if k.endswith("_x0.5")), key=lambda k: moved[k]["full_forwards_max"])
+    x = [moved[k]["full_forwards_max"] for k in keys]
+    ax.plot(x, [moved[k]["latent_psnr_db_median"] for k in keys], "-", color="tab:blue", marker="o",
+            label="trained, cache + residual extrapolated x0.5 (median)")
+    ax.plot(x, [moved[k]["latent_psnr_db_min"] for k in keys], "-", color="tab:blue", marker="v", alpha=0.5, lw=0.8,
+            label="trained, cache + extrapolated (worst prompt)")
     for lever, by_seed in summary["video_levers"].items():
         if "plan" not in lever or not lever.startswith("fp8"):
             continue
-        full = levers["trained"][lever.split("_plan_")[1]]["full_forwards_max"]  # the replayed plan's full calls
+        plan_key = lever.split("_plan_")[1].split("_x")[0]  # cache_0.1 of fp8_attention_plan_cache_0.1[_x0.5]
+        full = levers["trained"][plan_key]["full_forwards_max"]  # the replayed plan's full calls
         for seed, rs in by_seed.items():
             for r in rs:
                 ax.plot(full, r["psnr_db"], "s", color="tab:red" if seed == "7" else "tab:purple", ms=7)
