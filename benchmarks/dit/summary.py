@@ -4,8 +4,8 @@
 
 The step's ratio and MFU: the median over the runs that timed ours and diffusers compiled in turns
 (STEP_TURNS_RUNS, the current code; each run's own figures listed beside it, and the runs before
-session 17's tail split apart), as one run moves with the machine's clocks (0.836-0.866 so far). The video's ratio and fidelity: the fastest at >= 30 dB of the newest
-bench_step.py run with a reference video (the plain-ops result its PSNR is measured against; a run
+session 17's tail split apart), as one run moves with the machine's clocks (0.836-0.866 so far).
+The video's ratio and fidelity: the fastest at >= 30 dB of the newest bench_step.py run with a reference video (the plain-ops result its PSNR is measured against; a run
 without one measures time only) and the bench_video_fast.py runs (their variants against the exact
 bf16 video of the same run), each ratio against diffusers compiled timed in that same run.
 The levers that skip work (PLAN_RUNS: a fixed first-block-cache plan, fewer steps) count on the
