@@ -15,7 +15,7 @@ is measured against).
 
 --plan results/step_levers.json replays the trained model's first-block-cache decisions (which of the
 50 calls ran every block, bench_step_levers.py) at this size (--extrapolate k: also with the skipped calls'
-residual extrapolated, step_cache.py), and --fewer-steps runs fewer steps: with
+residual extrapolated, step_cache.py; --no-hold: only so), and --fewer-steps runs fewer steps: with
 random weights neither keeps 30 dB here (their PSNR is recorded all the same), so these runs are the
 time such a schedule costs at the Wan size, and their fidelity is the trained model's (recorded
 beside them as trained_model: the median and minimum over its prompts, and how many keep 30 dB).
@@ -74,6 +74,12 @@ def trained_levers(path: str, keys: list[str], fewer_steps: list[int], res: dict
     return plans, fewer
 
 
+def interval_plan(steps: int, warm_up: int, cool_down: int) -> list[bool]:
+    """Which calls run every block: the first warm_up and last cool_down, and every other call between
+    (the first of those skipped, as the trained model's plans do)."""
+    return [i < warm_up or i >= steps - cool_down or (i - warm_up) % 2 == 1 for i in range(steps)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="video_fast.json")
@@ -93,6 +99,11 @@ def main() -> None:
     ap.add_argument("--fewer-steps", type=int, nargs="*", default=[], help="also run these step counts")
     ap.add_argument("--extrapolate", type=float, nargs="*", default=[],
                     help="also each plan with the skipped calls' residual extrapolated this far (step_cache.py)")
+    ap.add_argument("--interval-plans", nargs="*", default=[], metavar="W:C",
+                    help="fixed plans, the same for every video: the first W and last C calls in full, every other "
+                         "call between (FORA's static caching, interval 2)")
+    ap.add_argument("--no-hold", action="store_true", help="with --extrapolate: skip the plans with the residual held")
+    ap.add_argument("--save-aot", help="copy the FlashInfer modules built this run here (carry back as .fi/aot)")
     ap.add_argument("--lever-variants", nargs="*", default=None,
                     help="the kernel variants the plans and fewer steps run on (default: bf16 and --variants)")
     args = ap.parse_args()
@@ -111,6 +122,9 @@ def main() -> None:
     save()
 
     plans, fewer = trained_levers(args.plan, args.plan_keys, args.fewer_steps, res) if args.plan else ({}, {})
+    for spec in args.interval_plans:
+        w, c = map(int, spec.split(":"))
+        plans[f"interval2_w{w}_c{c}"] = (interval_plan(args.steps, w, c), None)
 
     res["seed"] = args.seed
     noise, cond, uncond, text2, pooled2 = video_inputs(args.seed)
@@ -209,6 +223,10 @@ def main() -> None:
                        video_psnr_db=ok[best]["psnr_db"])
             print(f"best at >= 30 dB: {best}, ratio {res['video_ratio_vs_diffusers_compiled']:.3f}", flush=True)
         save()
+        if args.save_aot and res["fp8_attention_available"]:  # the next call loads these instead of building them
+            from bench_flashinfer import save_aot
+
+            res["saved_aot"] = save_aot(args.save_aot)
 
         # The trained trajectory's levers, timed at this size (their fidelity is the trained model's).
         lever_variants = args.lever_variants if args.lever_variants is not None else ["bf16", *args.variants]
@@ -216,10 +234,11 @@ def main() -> None:
         def levers(ref, suffix=""):
             for name in lever_variants:
                 for key, (plan, trained) in plans.items():
-                    video(f"{name}_plan_{key}{suffix}", runner(variants[name], 0, plan=plan), ref, trained=trained)
+                    if not (args.no_hold and args.extrapolate):
+                        video(f"{name}_plan_{key}{suffix}", runner(variants[name], 0, plan=plan), ref, trained=trained)
                     for k in args.extrapolate:  # the trained model's fidelity so: step_levers_extrapolate.json
                         video(f"{name}_plan_{key}_x{k:g}{suffix}", runner(variants[name], 0, plan=plan, extrapolate=k),
-                              ref, trained={**trained, "note": "the plan's, residual held (not extrapolated)"})
+                              ref, trained=trained and {**trained, "note": "the plan's, residual held (not extrapolated)"})
                 for n in args.fewer_steps:
                     video(f"{name}_steps_{n}{suffix}", runner(variants[name], 0), ref, steps=n, trained=fewer.get(n))
 

@@ -32,9 +32,11 @@ VIDEO_RUNS = ("step.json", "step_session11.json", "step_session10.json", "step_s
 # bench_video_fast.py runs with a peer (their best variant at >= 30 dB)
 VIDEO_FAST_RUNS = ("video_fast_fp8_linears.json", "video_fast_fp8_attention.json", "video_fast.json")
 # bench_video_fast.py --plan runs (session 16), each with its peer; seed 7 is every other video run's
-# (session 17: run4 seeds 8 and 9 with a peer; run5 seeds 9 and 10 without one: PSNR only)
+# (session 17: run4 seeds 8 and 9 with a peer; run5 seeds 9 and 10 without one: PSNR only;
+# session 18: run6 the plans with the skipped calls' residual extrapolated, seeds 9 and 8)
 PLAN_RUNS = ("video_fast_plans_run3.json", "video_fast_plans_run1.json", "video_fast_plans_run2_seed8.json",
-             "video_fast_plans_run4_seeds8_9.json", "video_fast_plans_run5_seeds9_10_no_peer.json")
+             "video_fast_plans_run4_seeds8_9.json", "video_fast_plans_run5_seeds9_10_no_peer.json",
+             "video_fast_plans_run6_extrapolate_seeds9_8.json")
 VIDEO_SEED = 7
 
 
@@ -45,7 +47,7 @@ def lever_runs() -> dict:
     for name in PLAN_RUNS:
         run = json.loads((RESULTS / name).read_text())
         for key, r in run["runs"].items():
-            if "trained_model" not in r:
+            if "trained_model" not in r and "_plan_" not in key:  # the exact videos and full-schedule variants
                 continue
             lever, _, seed = key.partition("_seed")
             out.setdefault(lever, {}).setdefault(int(seed or run.get("seed", VIDEO_SEED)), []).append(
