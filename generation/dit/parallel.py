@@ -42,9 +42,11 @@ class UlyssesSelfAttention(SelfAttention):
         p = dist.get_world_size(self.group)
         h, hd = self.heads, w // self.heads
         q, k, v = self.normalized_qkv(x, rope)  # (B, n_loc, h, hd) each
-        qkv = torch.stack([q, k, v.type_as(q)])  # (3, B, n_loc, h, hd)
-        qkv = qkv.view(3, b, n_loc, p, h // p, hd).permute(3, 0, 1, 2, 4, 5)  # (P, 3, B, n_loc, h/P, hd)
-        qkv = _all_to_all(qkv, self.group)  # [j] = rank j's tokens of my heads
+        # each written once into the send buffer, in send order (a stack, then a permuted copy: twice)
+        send = q.new_empty(p, 3, b, n_loc, h // p, hd)
+        for i, part in enumerate((q, k, v)):
+            send[:, i].copy_(part.view(b, n_loc, p, h // p, hd).permute(2, 0, 1, 3, 4))
+        qkv = _all_to_all(send, self.group)  # (P, 3, B, n_loc, h/P, hd): [j] = rank j's tokens of my heads
         q, k, v = qkv.permute(1, 2, 0, 3, 4, 5).reshape(3, b, p * n_loc, h // p, hd)  # (B, N, h/P, hd) each
         out = self.attend_heads(q, k, v)  # (B, N, h/P, hd), tokens-major as every kernel takes it
         out = out.reshape(b, p, n_loc, h // p, hd).transpose(0, 1)  # (P, B, n_loc, h/P, hd)
