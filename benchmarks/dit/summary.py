@@ -8,10 +8,11 @@ session 17's tail split apart), as one run moves with the machine's clocks (0.83
 The video's ratio and fidelity: the fastest at >= 30 dB of the newest bench_step.py run with a reference video (the plain-ops result its PSNR is measured against; a run
 without one measures time only) and the bench_video_fast.py runs (their variants against the exact
 bf16 video of the same run), each ratio against diffusers compiled timed in that same run.
-The levers that skip work (PLAN_RUNS: a fixed first-block-cache plan, fewer steps) count on the
-benchmark's own video (seed 7) when every run of them kept 30 dB there: the ratio is the slowest of
-those runs, the PSNR the lowest. Their PSNR from other seeds is listed beside (video_psnr_db_other_seeds,
-the lowest of each seed's runs) with how many seeds keep 30 dB (video_seeds_at_30db).
+The levers that skip work (PLAN_RUNS: a fixed cache plan, fewer steps) count only when every run of
+them, on every seed measured (at least MIN_SEEDS, the benchmark's own video, seed 7, among them), kept
+30 dB: the ratio is the slowest of those runs, the PSNR the lowest (video_psnr_db_by_seed: each seed's
+lowest). The fastest lever that keeps 30 dB on seed 7 alone is listed beside (video_fastest_seed7_only),
+with how many of its seeds keep 30 dB.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ VIDEO_RUNS = ("step.json", "step_session11.json", "step_session10.json", "step_s
 VIDEO_FAST_RUNS = ("video_fast_fp8_linears.json", "video_fast_fp8_attention.json", "video_fast.json")
 # bench_video_fast.py --plan runs (session 16), each with its peer; seed 7 is every other video run's
 # (session 17: run4 seeds 8 and 9 with a peer; run5 seeds 9 and 10 without one: PSNR only;
-# session 18: run6 the plans with the skipped calls' residual extrapolated, seeds 9 and 8)
+# session 18: run6 the plans with the skipped calls' residual extrapolated, seeds 9 and 8; run7 static
+# interval-2 plans, seeds 9, 8 and 7, with a peer)
 PLAN_RUNS = ("video_fast_plans_run3.json", "video_fast_plans_run1.json", "video_fast_plans_run2_seed8.json",
              "video_fast_plans_run4_seeds8_9.json", "video_fast_plans_run5_seeds9_10_no_peer.json",
-             "video_fast_plans_run6_extrapolate_seeds9_8.json")
+             "video_fast_plans_run6_extrapolate_seeds9_8.json", "video_fast_plans_run7_interval_seeds9_8_7.json")
 VIDEO_SEED = 7
+MIN_SEEDS = 3
 
 
 def lever_runs() -> dict:
@@ -88,17 +91,26 @@ def main() -> None:
     levers = lever_runs()
     out["video_levers"] = {lever: {str(seed): [{"ratio": a, "psnr_db": b, "run": n} for a, b, n in rs]
                                    for seed, rs in sorted(by_seed.items())} for lever, by_seed in levers.items()}
+    seed7_only = None
     for lever, by_seed in levers.items():
-        rs = [r for r in by_seed.get(VIDEO_SEED, []) if r[0] is not None]
-        if not rs or min(b for _, b, _ in rs) < 30:
+        lowest = {seed: min(b for _, b, _ in rs) for seed, rs in sorted(by_seed.items())}
+        timed = [r for rs in by_seed.values() for r in rs if r[0] is not None]
+        if not timed or lowest.get(VIDEO_SEED, 0) < 30:
             continue
-        ratio = max(a for a, _, _ in rs)
-        if ratio < out.get("video_ratio_vs_diffusers_compiled", math.inf):
-            lowest = {seed: min(b for _, b, _ in o) for seed, o in sorted(by_seed.items())}
-            out.update(video_ratio_vs_diffusers_compiled=ratio, video_psnr_db=min(b for _, b, _ in rs),
-                       video_source=f"{lever}, seed {VIDEO_SEED}: {len(rs)} runs (slowest ratio, lowest PSNR)",
-                       video_psnr_db_other_seeds={str(seed): db for seed, db in lowest.items() if seed != VIDEO_SEED},
-                       video_seeds_at_30db=f"{sum(db >= 30 for db in lowest.values())}/{len(lowest)}")
+        ratio = max(a for a, _, _ in timed)
+        at_30 = f"{sum(db >= 30 for db in lowest.values())}/{len(lowest)}"
+        if len(lowest) >= MIN_SEEDS and min(lowest.values()) >= 30:
+            if ratio < out.get("video_ratio_vs_diffusers_compiled", math.inf):
+                out.update(video_ratio_vs_diffusers_compiled=ratio, video_psnr_db=min(lowest.values()),
+                           video_source=f"{lever}: {sum(map(len, by_seed.values()))} runs over seeds "
+                                        f"{', '.join(map(str, lowest))} (slowest ratio, lowest PSNR)",
+                           video_psnr_db_by_seed={str(seed): db for seed, db in lowest.items()},
+                           video_seeds_at_30db=at_30)
+        elif seed7_only is None or ratio < seed7_only["ratio"]:
+            seed7_only = {"lever": lever, "ratio": ratio, "psnr_db_seed7": lowest[VIDEO_SEED],
+                          "psnr_db_by_seed": {str(seed): db for seed, db in lowest.items()}, "seeds_at_30db": at_30}
+    if seed7_only is not None and seed7_only["ratio"] < out.get("video_ratio_vs_diffusers_compiled", math.inf):
+        out["video_fastest_seed7_only"] = seed7_only
     newest = step.get("video", {})
     if out.get("video_source") != "step.json" and "video_ratio_vs_diffusers_compiled" in newest:
         out["video_ratio_newest_time_only"] = newest["video_ratio_vs_diffusers_compiled"]
