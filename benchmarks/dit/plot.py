@@ -190,15 +190,10 @@ def step_levers_figure() -> None:
     for lever, by_seed in summary["video_levers"].items():
         if "plan" not in lever or not lever.startswith("fp8"):
             continue
-        plan_key = lever.split("_plan_")[1].split("_x")[0]  # cache_0.1 of fp8_attention_plan_cache_0.1[_x0.5]
-        if plan_key.startswith("interval2_"):  # interval2_w4_c4: w + c in full, every other call between
-            w, c = (int(part[1:]) for part in plan_key.split("_")[1:])
-            full, marker = w + c + (50 - w - c) // 2, "D"
-        else:
-            full, marker = levers["trained"][plan_key]["full_forwards_max"], "s"  # the replayed plan's full calls
+        marker = "D" if "_plan_interval2_" in lever else "s"
         for seed, rs in by_seed.items():
             for r in rs:
-                ax.plot(full, r["psnr_db"], marker, color="tab:red" if seed == "7" else "tab:purple", ms=7,
+                ax.plot(r["full_calls"], r["psnr_db"], marker, color="tab:red" if seed == "7" else "tab:purple", ms=7,
                         mfc="none" if "_x" in lever else None)
     ax.plot([], [], "s", color="tab:red", label="Wan size, random weights, fp8 attention + the trained plan (seed 7)")
     others = ", ".join(sorted({s for by_seed in summary["video_levers"].values() for s in by_seed} - {"7"}))

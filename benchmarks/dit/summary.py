@@ -44,8 +44,8 @@ MIN_SEEDS = 3
 
 
 def lever_runs() -> dict:
-    """lever -> seed -> [(ratio, psnr_db, run)] over PLAN_RUNS (a run's extra seeds are named *_seedN;
-    ratio None where the run had no peer)."""
+    """lever -> seed -> [{ratio, psnr_db, run, full_calls}] over PLAN_RUNS (a run's extra seeds are named
+    *_seedN; ratio None where the run had no peer; full_calls: of the video's CFG calls, those run in full)."""
     out: dict = {}
     for name in PLAN_RUNS:
         run = json.loads((RESULTS / name).read_text())
@@ -54,7 +54,8 @@ def lever_runs() -> dict:
                 continue
             lever, _, seed = key.partition("_seed")
             out.setdefault(lever, {}).setdefault(int(seed or run.get("seed", VIDEO_SEED)), []).append(
-                (r.get("ratio_vs_diffusers_compiled"), r["psnr_db"], name))
+                {"ratio": r.get("ratio_vs_diffusers_compiled"), "psnr_db": r["psnr_db"], "run": name,
+                 "full_calls": r["full_forwards"] // 2})
     return out
 
 
@@ -89,15 +90,15 @@ def main() -> None:
             out.update(video_ratio_vs_diffusers_compiled=ratio, video_psnr_db=run["video_psnr_db"],
                        video_source=f"{name} ({run['best']})")
     levers = lever_runs()
-    out["video_levers"] = {lever: {str(seed): [{"ratio": a, "psnr_db": b, "run": n} for a, b, n in rs]
-                                   for seed, rs in sorted(by_seed.items())} for lever, by_seed in levers.items()}
+    out["video_levers"] = {lever: {str(seed): rs for seed, rs in sorted(by_seed.items())}
+                           for lever, by_seed in levers.items()}
     seed7_only = None
     for lever, by_seed in levers.items():
-        lowest = {seed: min(b for _, b, _ in rs) for seed, rs in sorted(by_seed.items())}
-        timed = [r for rs in by_seed.values() for r in rs if r[0] is not None]
+        lowest = {seed: min(r["psnr_db"] for r in rs) for seed, rs in sorted(by_seed.items())}
+        timed = [r["ratio"] for rs in by_seed.values() for r in rs if r["ratio"] is not None]
         if not timed or lowest.get(VIDEO_SEED, 0) < 30:
             continue
-        ratio = max(a for a, _, _ in timed)
+        ratio = max(timed)
         at_30 = f"{sum(db >= 30 for db in lowest.values())}/{len(lowest)}"
         if len(lowest) >= MIN_SEEDS and min(lowest.values()) >= 30:
             if ratio < out.get("video_ratio_vs_diffusers_compiled", math.inf):
